@@ -1,0 +1,44 @@
+package dev.sandbox.engine;
+
+import dev.sandbox.engine.agent.ExecRequest;
+import dev.sandbox.engine.agent.ExecResult;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * One running microVM. Thread-safe: many execs and file transfers may run at once. {@link #close()} destroys it
+ * and releases every resource (threads, fds, mappings, files).
+ * <p>
+ * Agent-level failures (file not found, too large, exec timeouts of the agent call itself) surface as
+ * {@link dev.sandbox.engine.agent.AgentException}; VM-level ones as {@link EngineException}.
+ */
+public interface Sandbox extends AutoCloseable {
+
+    enum State { RUNNING, PAUSED, STOPPED, FAILED }
+
+    String id();
+
+    SandboxSpec spec();
+
+    State state();
+
+    ExecResult exec(ExecRequest request);
+
+    /** Streams {@code content} to {@code path} (absolute) in the guest; the file appears whole or not at all. */
+    void writeFile(String path, InputStream content, int mode);
+
+    /** Streams the guest file to {@code out}; returns the byte count. */
+    long readFile(String path, OutputStream out, long maxBytes);
+
+    /** Stops the vCPUs; the guest keeps its memory. */
+    void pause();
+
+    void resume();
+
+    /** The last lines the guest wrote on its serial console, for diagnostics. */
+    String consoleTail();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,187 @@
+package dev.sandbox.engine.agent;
+
+import java.util.List;
+
+/**
+ * Every frame of the agent protocol, one record per frame type ({@code protocol.h} documents the bytes). Requests
+ * go host to agent, replies agent to host; the request id travels beside the message in
+ * {@link AgentCodec.Frame}. Records holding {@code byte[]} compare by identity, as arrays do.
+ */
+public sealed interface AgentMessage {
+
+    /** The frame type byte. */
+    int type();
+
+    /** Host to agent. */
+    sealed interface Request extends AgentMessage {}
+
+    /** Agent to host. */
+    sealed interface Reply extends AgentMessage {}
+
+    /** A reply that ends its request. */
+    sealed interface Final extends Reply {}
+
+    // ---- requests ----
+
+    record Hello(int magic, int minVersion, int maxVersion) implements Request {
+        public static Hello current() {
+            return new Hello(AgentCodec.MAGIC, AgentCodec.PROTOCOL_VERSION, AgentCodec.PROTOCOL_VERSION);
+        }
+
+        public int type() {
+            return 0x01;
+        }
+    }
+
+    record Ping(byte[] data) implements Request {
+        public int type() {
+            return 0x02;
+        }
+    }
+
+    /** {@code env} entries are {@code KEY=VALUE}; {@code cwd} "" means "/". */
+    record Exec(int timeoutMs, int stdoutCap, int stderrCap, String cmd, List<String> args, List<String> env,
+                String cwd, byte[] stdin) implements Request {
+        public Exec {
+            args = List.copyOf(args);
+            env = List.copyOf(env);
+        }
+
+        public int type() {
+            return 0x03;
+        }
+    }
+
+    record WriteOpen(String path, int mode) implements Request {
+        public int type() {
+            return 0x04;
+        }
+    }
+
+    record WriteData(byte[] data) implements Request {
+        public int type() {
+            return 0x05;
+        }
+    }
+
+    record WriteEnd() implements Request {
+        public int type() {
+            return 0x06;
+        }
+    }
+
+    record Read(String path, long maxBytes) implements Request {
+        public int type() {
+            return 0x07;
+        }
+    }
+
+    record Clock(long seconds, int nanos) implements Request {
+        public int type() {
+            return 0x08;
+        }
+    }
+
+    record Entropy(byte[] data) implements Request {
+        public int type() {
+            return 0x09;
+        }
+    }
+
+    record Quiesce() implements Request {
+        public int type() {
+            return 0x0A;
+        }
+    }
+
+    /** Sent with the id of the request to cancel; has no reply of its own. */
+    record Cancel() implements Request {
+        public int type() {
+            return 0x0B;
+        }
+    }
+
+    // ---- replies ----
+
+    record HelloOk(int version, String agentVersion, int maxPayload, int flags) implements Final {
+        public static final int FLAG_PID1 = 1;
+
+        public int type() {
+            return 0x81;
+        }
+    }
+
+    record Pong(byte[] data) implements Final {
+        public int type() {
+            return 0x82;
+        }
+    }
+
+    record Stdout(byte[] data) implements Reply {
+        public int type() {
+            return 0x83;
+        }
+    }
+
+    record Stderr(byte[] data) implements Reply {
+        public int type() {
+            return 0x84;
+        }
+    }
+
+    /** The last frame of an exec. {@code exitCode} is 128 + signal when a signal ended the process. */
+    record Exit(int exitCode, int signal, int flags, long durationNanos) implements Final {
+        public static final int TIMED_OUT = 1, STDOUT_TRUNCATED = 2, STDERR_TRUNCATED = 4;
+
+        public int type() {
+            return 0x85;
+        }
+    }
+
+    record WriteOk(long size) implements Final {
+        public int type() {
+            return 0x86;
+        }
+    }
+
+    record FileData(byte[] data) implements Reply {
+        public int type() {
+            return 0x87;
+        }
+    }
+
+    record FileEnd(long size) implements Final {
+        public int type() {
+            return 0x88;
+        }
+    }
+
+    record ClockOk(boolean applied, long previousSeconds, int previousNanos) implements Final {
+        public int type() {
+            return 0x89;
+        }
+    }
+
+    record EntropyOk(int bytes, boolean credited) implements Final {
+        public int type() {
+            return 0x8A;
+        }
+    }
+
+    record QuiesceOk() implements Final {
+        public int type() {
+            return 0x8B;
+        }
+    }
+
+    /** The ERROR frame: {@code kind} is an {@link AgentException.Kind} code, {@code errno} the guest errno. */
+    record Failure(int kind, int errno, String message) implements Final {
+        public int type() {
+            return 0xFF;
+        }
+
+        public AgentException toException() {
+            return new AgentException(AgentException.Kind.fromCode(kind), errno, message, null);
+        }
+    }
+}

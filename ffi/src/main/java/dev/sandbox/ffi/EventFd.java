@@ -1,0 +1,60 @@
+package dev.sandbox.ffi;
+
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/** Owner of an eventfd(2): a 64-bit counter the VMM and KVM (irqfd, ioeventfd) signal each other through. */
+public final class EventFd implements AutoCloseable {
+    private final int fd;
+    private volatile boolean closed;
+
+    private EventFd(int fd) {
+        this.fd = fd;
+    }
+
+    /** A close-on-exec eventfd starting at 0; {@code nonBlocking} makes {@link #read()} return 0 when empty. */
+    public static EventFd create(boolean nonBlocking) {
+        int flags = LinuxAbi.EFD_CLOEXEC | (nonBlocking ? LinuxAbi.EFD_NONBLOCK : 0);
+        return new EventFd(Libc.eventfd(0, flags));
+    }
+
+    /** Adds {@code value} (at least 1) to the counter. */
+    public void write(long value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException("eventfd value must be positive: " + value);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(JAVA_LONG);
+            buf.set(JAVA_LONG, 0, value);
+            if (Libc.write(fd(), buf) == Libc.WOULD_BLOCK) {
+                throw new NativeException("write eventfd", Errno.EAGAIN.value());
+            }
+        }
+    }
+
+    /** Takes and resets the counter; blocks until it is non-zero, or returns 0 at once if non-blocking. */
+    public long read() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(JAVA_LONG);
+            return Libc.read(fd(), buf) == Libc.WOULD_BLOCK ? 0 : buf.get(JAVA_LONG, 0);
+        }
+    }
+
+    /** The descriptor, for registering with KVM; owned by this object. */
+    public int fd() {
+        if (closed) {
+            throw new IllegalStateException("eventfd closed");
+        }
+        return fd;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            Libc.close(fd);
+        }
+    }
+}

@@ -1,0 +1,243 @@
+/*
+ * protocol.h: the host <-> guest agent wire protocol. This header is the one place the protocol is defined for C;
+ * its Java twin is engine/src/main/java/dev/sandbox/engine/agent/AgentCodec.java. Both are tested against the same
+ * byte fixtures in guest-agent-c/fixtures/.
+ *
+ * TRANSPORT
+ *   The agent listens on AF_VSOCK, CID VMADDR_CID_ANY, port AGENT_VSOCK_PORT (10000), stream sockets. For host
+ *   tests it can listen on a Unix stream socket instead (sandbox-agent --unix PATH). Many connections at once.
+ *
+ * FRAME (all integers big-endian, no padding)
+ *   u32 len        payload length in bytes, 0 .. AGENT_MAX_PAYLOAD (1 MiB); larger is refused
+ *   u8  type       one of enum agent_type below
+ *   u8  zero[3]    reserved, must be 0
+ *   u32 id         request id: 0 for HELLO/HELLO_OK, otherwise chosen by the client, non-zero, unique among the
+ *                  requests in flight on that connection. Every reply frame carries the id of its request.
+ *   u8  payload[len]
+ *
+ *   Payload field types: u8/u16/u32/u64, i32/i64 (two's complement),
+ *   str   = u32 n, n bytes UTF-8 (no terminating NUL; an embedded NUL is refused with ERROR INVALID)
+ *   bytes = u32 n, n bytes (only where named; data frames carry their bytes as the whole payload)
+ *   A payload must be consumed exactly: short or trailing bytes are malformed.
+ *
+ * CONNECTION
+ *   The first frame from the client must be HELLO (id 0); the agent answers HELLO_OK, or ERROR VERSION and closes.
+ *   Then requests may be sent at any time: requests multiplex on one connection, their replies interleave, each
+ *   frame tagged with its request id. Malformed input (bad header, oversize length, bad payload, a frame before
+ *   HELLO) makes the agent send ERROR INVALID with id 0 when it can and close that connection; other connections
+ *   are unaffected. A well-formed frame of unknown type is answered with ERROR UNSUPPORTED. Closing a connection
+ *   kills the process groups of its running execs and drops its unfinished uploads.
+ *
+ * REQUESTS (client -> agent)                          REPLIES (agent -> client)
+ *   0x01 HELLO      u32 magic 'SBXA' (0x53425841),     0x81 HELLO_OK  u16 version, str agent_version,
+ *                   u16 min_version, u16 max_version                  u32 max_payload, u32 flags (bit0: PID 1)
+ *   0x02 PING       payload = any bytes (<= 4 KiB)     0x82 PONG      the same bytes
+ *   0x03 EXEC       u32 timeout_ms (0 = none),          0x83 STDOUT    payload = output bytes (chunk)
+ *                   u32 stdout_cap, u32 stderr_cap,     0x84 STDERR    payload = output bytes (chunk)
+ *                   str cmd, u32 argc, argc x str arg,  0x85 EXIT      i32 exit_code, i32 signal, u32 flags,
+ *                   u32 envc, envc x str "KEY=VALUE",                  u64 duration_ns   (last frame of an exec)
+ *                   str cwd ("" = "/"), bytes stdin
+ *   0x04 WRITE_OPEN str path (absolute), u32 mode       0x86 WRITE_OK  u64 size (after WRITE_END: file in place)
+ *   0x05 WRITE_DATA payload = file bytes (chunk)
+ *   0x06 WRITE_END  empty
+ *   0x07 READ       str path (absolute), u64 max_bytes  0x87 FILE_DATA payload = file bytes (chunk)
+ *                                                       0x88 FILE_END  u64 size  (last frame of a read)
+ *   0x08 CLOCK      i64 seconds, u32 nanos (Unix time)  0x89 CLOCK_OK  u8 applied, i64 prev_seconds, u32 prev_nanos
+ *   0x09 ENTROPY    payload = random bytes              0x8A ENTROPY_OK u32 bytes, u8 credited
+ *   0x0A QUIESCE    empty                               0x8B QUIESCE_OK empty
+ *   0x0B CANCEL     empty; id = the request to cancel   (no reply of its own; the cancelled request ends as usual)
+ *                                                       0xFF ERROR     u16 kind, i32 errno, str message
+ *
+ *   Any request may instead end with ERROR (enum agent_error). Every request gets exactly one final frame:
+ *   HELLO_OK, PONG, EXIT, WRITE_OK, FILE_END, CLOCK_OK, ENTROPY_OK, QUIESCE_OK or ERROR.
+ *
+ * EXEC
+ *   argv = [cmd, args...]; cmd is looked up in PATH (the request env's PATH, else the agent's) unless it has a '/'.
+ *   env = the agent's environment with the request's entries added/overriding. The child gets a new session and
+ *   process group, stdin from a pipe fed with the stdin bytes then closed. A command that cannot start exits
+ *   127 (not found) or 126 (not executable) with a shell-style message on stderr; a missing cwd is ERROR NOT_FOUND.
+ *   STDOUT/STDERR chunks (<= AGENT_CHUNK each) stream while it runs; at most stdout_cap/stderr_cap bytes per
+ *   stream are sent, the rest is read and dropped and the matching truncated flag set. EXIT comes when the child
+ *   exits (pipes are drained for at most AGENT_DRAIN_MS after that, so a background process that keeps the pipes
+ *   open does not stall it; background processes keep running). On timeout, or CANCEL, the whole process group
+ *   gets SIGKILL; the output so far has been sent and EXIT has the timed-out flag (timeout) or just signal 9.
+ *   exit_code = the exit status, or 128 + signal when killed by a signal (signal = 0 otherwise).
+ *   EXIT flags: bit0 timed out, bit1 stdout truncated, bit2 stderr truncated.
+ *
+ * FILES
+ *   WRITE_OPEN creates the parent directories (0755) and a temp file beside the target; WRITE_DATA frames append;
+ *   WRITE_END sets the mode and renames the temp file onto the path, so readers never see half a file. An ERROR
+ *   may come at any point; after it, further WRITE_DATA/WRITE_END frames with that id are ignored.
+ *   READ streams FILE_DATA chunks then FILE_END; a file larger than max_bytes is ERROR TOO_LARGE.
+ *
+ * CLOCK sets CLOCK_REALTIME (applied = 1) when the agent is PID 1 or started with --privileged, else only reports
+ *   the current guest time (applied = 0). ENTROPY adds the bytes to the kernel pool with RNDADDENTROPY
+ *   (credited = 1) when PID 1/--privileged, else (or if that fails) writes them to /dev/urandom (credited = 0).
+ *   QUIESCE runs sync() before a snapshot.
+ */
+#ifndef SANDBOX_AGENT_PROTOCOL_H
+#define SANDBOX_AGENT_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGENT_VSOCK_PORT 10000u
+#define AGENT_MAGIC 0x53425841u /* "SBXA" */
+#define AGENT_PROTOCOL_VERSION 1
+#define AGENT_HEADER_SIZE 12
+#define AGENT_MAX_PAYLOAD (1024u * 1024u)
+#define AGENT_CHUNK (64u * 1024u)
+#define AGENT_MAX_PING 4096u
+#define AGENT_DRAIN_MS 100
+#define AGENT_VERSION_STRING "sandbox-agent 0.1.0"
+
+enum agent_type {
+    T_HELLO = 0x01,
+    T_PING = 0x02,
+    T_EXEC = 0x03,
+    T_WRITE_OPEN = 0x04,
+    T_WRITE_DATA = 0x05,
+    T_WRITE_END = 0x06,
+    T_READ = 0x07,
+    T_CLOCK = 0x08,
+    T_ENTROPY = 0x09,
+    T_QUIESCE = 0x0A,
+    T_CANCEL = 0x0B,
+
+    T_HELLO_OK = 0x81,
+    T_PONG = 0x82,
+    T_STDOUT = 0x83,
+    T_STDERR = 0x84,
+    T_EXIT = 0x85,
+    T_WRITE_OK = 0x86,
+    T_FILE_DATA = 0x87,
+    T_FILE_END = 0x88,
+    T_CLOCK_OK = 0x89,
+    T_ENTROPY_OK = 0x8A,
+    T_QUIESCE_OK = 0x8B,
+    T_ERROR = 0xFF,
+};
+
+/* ERROR kinds (u16). The Java side maps them onto AgentException.Kind. */
+enum agent_error {
+    E_NOT_FOUND = 1,
+    E_IS_DIRECTORY = 2,
+    E_PERMISSION_DENIED = 3,
+    E_TOO_LARGE = 4,
+    E_INVALID = 5,     /* a request the agent cannot accept (bad path, NUL in string, duplicate id, malformed) */
+    E_IO = 6,          /* any other errno */
+    E_UNSUPPORTED = 7, /* unknown request type */
+    E_VERSION = 8,     /* no common protocol version */
+    E_BUSY = 9,        /* too many requests in flight */
+};
+
+#define EXIT_F_TIMED_OUT 1u
+#define EXIT_F_STDOUT_TRUNC 2u
+#define EXIT_F_STDERR_TRUNC 4u
+#define HELLO_F_PID1 1u
+
+/* ---- frame header ---- */
+struct frame_header {
+    uint32_t len;
+    uint8_t type;
+    uint32_t id;
+};
+
+/* Returns 0 and fills *h when buf holds a valid header, -1 when the header is malformed (reserved bytes not zero,
+ * len > AGENT_MAX_PAYLOAD). buf must hold AGENT_HEADER_SIZE bytes. */
+int proto_parse_header(const uint8_t *buf, struct frame_header *h);
+void proto_write_header(uint8_t *buf, uint8_t type, uint32_t id, uint32_t len);
+
+/* ---- payload reader (bounds-checked; any failure sets err and sticks) ---- */
+struct rd {
+    const uint8_t *p;
+    size_t len, pos;
+    int err;
+};
+void rd_init(struct rd *r, const uint8_t *p, size_t len);
+uint8_t rd_u8(struct rd *r);
+uint16_t rd_u16(struct rd *r);
+uint32_t rd_u32(struct rd *r);
+uint64_t rd_u64(struct rd *r);
+/* A str/bytes field: returns a pointer into the payload (not NUL-terminated) and its length in *n. */
+const uint8_t *rd_blob(struct rd *r, uint32_t *n);
+/* 0 when everything was read exactly, -1 otherwise. */
+int rd_end(const struct rd *r);
+
+/* ---- payload writer (growable buffer; the first AGENT_HEADER_SIZE bytes are reserved for the header) ---- */
+struct wr {
+    uint8_t *p;
+    size_t len, cap;
+    int err;
+};
+void wr_init(struct wr *w);
+void wr_free(struct wr *w);
+void wr_u8(struct wr *w, uint8_t v);
+void wr_u16(struct wr *w, uint16_t v);
+void wr_u32(struct wr *w, uint32_t v);
+void wr_u64(struct wr *w, uint64_t v);
+void wr_raw(struct wr *w, const void *p, size_t n);
+void wr_blob(struct wr *w, const void *p, size_t n); /* u32 n + bytes */
+void wr_str(struct wr *w, const char *s);
+/* Writes the header for the bytes added so far; returns the whole frame length, or 0 on error/oversize. */
+size_t wr_finish(struct wr *w, uint8_t type, uint32_t id);
+
+/* ---- decoded requests. Strings are copied and NUL-terminated; free with proto_request_free. ---- */
+struct hello_req {
+    uint32_t magic;
+    uint16_t min_version, max_version;
+};
+struct exec_req {
+    uint32_t timeout_ms, stdout_cap, stderr_cap;
+    char *cmd;
+    uint32_t argc; /* args after cmd */
+    char **args;   /* argc entries + NULL */
+    uint32_t envc;
+    char **env;    /* envc entries + NULL */
+    char *cwd;
+    uint8_t *stdin_data;
+    uint32_t stdin_len;
+    int has_nul;   /* a string had an embedded NUL: well-formed but refused */
+};
+struct path_req {
+    char *path;
+    uint32_t mode;      /* WRITE_OPEN */
+    uint64_t max_bytes; /* READ */
+    int has_nul;
+};
+struct clock_req {
+    int64_t seconds;
+    uint32_t nanos;
+};
+struct request {
+    uint8_t type;
+    uint32_t id;
+    const uint8_t *data; /* PING, WRITE_DATA, ENTROPY: points into the payload */
+    uint32_t data_len;
+    union {
+        struct hello_req hello;
+        struct exec_req exec;
+        struct path_req path;
+        struct clock_req clock;
+    } u;
+};
+
+/* Decodes one request payload. Returns 0 on success, -1 when malformed, -2 for an unknown type (well-formed). */
+int proto_decode_request(uint8_t type, uint32_t id, const uint8_t *payload, uint32_t len, struct request *out);
+void proto_request_free(struct request *r);
+
+/* ---- reply encoders: each returns a malloc'd frame in *out and its length, or 0 on failure ---- */
+size_t proto_enc_hello_ok(uint8_t **out, uint16_t version, const char *agent_version, uint32_t max_payload,
+                          uint32_t flags);
+size_t proto_enc_data(uint8_t **out, uint8_t type, uint32_t id, const void *data, uint32_t len);
+size_t proto_enc_exit(uint8_t **out, uint32_t id, int32_t exit_code, int32_t signal, uint32_t flags,
+                      uint64_t duration_ns);
+size_t proto_enc_u64(uint8_t **out, uint8_t type, uint32_t id, uint64_t v); /* WRITE_OK, FILE_END */
+size_t proto_enc_clock_ok(uint8_t **out, uint32_t id, uint8_t applied, int64_t prev_seconds, uint32_t prev_nanos);
+size_t proto_enc_entropy_ok(uint8_t **out, uint32_t id, uint32_t bytes, uint8_t credited);
+size_t proto_enc_error(uint8_t **out, uint32_t id, uint16_t kind, int32_t err, const char *message);
+
+/* errno -> enum agent_error */
+uint16_t proto_errno_kind(int err);
+
+#endif

@@ -1,0 +1,149 @@
+/* init.c: what the agent does as PID 1 of the microVM, before serving. */
+#define _GNU_SOURCE
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+void agent_log(const char *fmt, ...)
+{
+    char line[512];
+    int n = snprintf(line, sizeof(line), "sandbox-agent: ");
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        m = 0;
+    size_t len = (size_t)n + (size_t)m;
+    if (len > sizeof(line) - 2)
+        len = sizeof(line) - 2;
+    line[len++] = '\n';
+    (void)!write(2, line, len);
+}
+
+void ensure_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0)
+            continue;
+        int n = open("/dev/null", O_RDWR);
+        if (n < 0)
+            n = open("/", O_RDONLY); /* no /dev yet: any fd keeps the slot taken */
+        if (n >= 0 && n != fd) {
+            dup2(n, fd);
+            close(n);
+        }
+    }
+}
+
+struct mnt {
+    const char *src, *dir, *type;
+    unsigned long flags;
+    const char *data;
+    mode_t mode;
+};
+
+static const struct mnt MOUNTS[] = {
+    {"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555},
+    {"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555},
+    {"devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", 0755},
+    {"devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=620,ptmxmode=666", 0755},
+    {"tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777},
+    {"tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777},
+    {"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", 0755},
+};
+
+static void set_hostname(void)
+{
+    char name[65] = "sandbox";
+    char buf[4096];
+    int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = 0;
+        for (char *tok = strtok(buf, " \n\t"); tok; tok = strtok(NULL, " \n\t")) {
+            if (strncmp(tok, "sandbox.hostname=", 17))
+                continue;
+            const char *v = tok + 17;
+            size_t l = strlen(v);
+            int ok = l > 0 && l < sizeof(name);
+            for (size_t i = 0; ok && i < l; i++)
+                ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') ||
+                     v[i] == '-' || v[i] == '.';
+            if (ok)
+                memcpy(name, v, l + 1);
+            else
+                agent_log("ignoring invalid sandbox.hostname=%s", v);
+        }
+    }
+    if (sethostname(name, strlen(name)) != 0)
+        agent_log("sethostname %s: %s", name, strerror(errno));
+}
+
+static void loopback_up(void)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        agent_log("lo: socket: %s", strerror(errno));
+        return;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strcpy(ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+        agent_log("lo: SIOCGIFFLAGS: %s", strerror(errno));
+    } else {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
+            agent_log("lo: SIOCSIFFLAGS: %s", strerror(errno));
+    }
+    close(s);
+}
+
+void pid1_setup(void)
+{
+    char errors[1024] = "";
+    size_t el = 0;
+    for (size_t i = 0; i < sizeof(MOUNTS) / sizeof(MOUNTS[0]); i++) {
+        const struct mnt *m = &MOUNTS[i];
+        mkdir(m->dir, m->mode);
+        if (mount(m->src, m->dir, m->type, m->flags, m->data) != 0 && errno != EBUSY && el < sizeof(errors) - 1) {
+            int n = snprintf(errors + el, sizeof(errors) - el, "mount %s on %s: %s; ", m->type, m->dir,
+                             strerror(errno));
+            if (n > 0)
+                el += (size_t)n < sizeof(errors) - el ? (size_t)n : sizeof(errors) - el - 1;
+        }
+    }
+    /* the console now exists for sure: make it our stdout/stderr, where fatal errors go */
+    int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (fcntl(0, F_GETFD) < 0)
+            dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+    }
+    ensure_std_fds();
+    if (el)
+        agent_log("%s", errors);
+    umask(022);
+    setenv("PATH", DEFAULT_PATH, 0);
+    setenv("HOME", "/root", 1); /* the kernel passes HOME=/ */
+    setenv("TERM", "linux", 0);
+    set_hostname();
+    loopback_up();
+}
