@@ -26,36 +26,30 @@ public record DescriptorChain(int head, List<Descriptor> readable, List<Descript
 
     /** Copies {@code length} bytes starting {@code offset} bytes into the readable buffers. */
     public void read(GuestMemory memory, long offset, byte[] destination, int destinationOffset, int length) {
-        if (offset < 0 || length < 0 || length > readableLength() - offset) {
-            throw new VirtqueueException("read of %d bytes at %d beyond %d readable bytes"
-                    .formatted(length, offset, readableLength()));
-        }
-        long skip = offset;
-        int done = 0;
-        for (Descriptor d : readable) {
-            if (done == length) {
-                break;
-            }
-            if (skip >= d.length()) {
-                skip -= d.length();
-                continue;
-            }
-            int n = (int) Math.min(d.length() - skip, length - done);
-            memory.read(d.address() + skip, destination, destinationOffset + done, n);
-            done += n;
-            skip = 0;
-        }
+        scatter(readable, readableLength(), "read", offset, length,
+                (address, done, n) -> memory.read(address, destination, destinationOffset + done, n));
     }
 
     /** Copies {@code length} bytes to {@code offset} bytes into the writable buffers. */
     public void write(GuestMemory memory, long offset, byte[] source, int sourceOffset, int length) {
-        if (offset < 0 || length < 0 || length > writableLength() - offset) {
-            throw new VirtqueueException("write of %d bytes at %d beyond %d writable bytes"
-                    .formatted(length, offset, writableLength()));
+        scatter(writable, writableLength(), "write", offset, length,
+                (address, done, n) -> memory.write(address, source, sourceOffset + done, n));
+    }
+
+    /** One piece of a scattered copy: {@code n} bytes at guest {@code address}, {@code done} bytes copied so far. */
+    private interface Piece {
+        void copy(long address, int done, int n);
+    }
+
+    // Walks the buffers as one contiguous byte range and hands each overlapping piece to the copier.
+    private static void scatter(List<Descriptor> buffers, long total, String what, long offset, int length,
+                                Piece piece) {
+        if (offset < 0 || length < 0 || length > total - offset) {
+            throw new VirtqueueException("%s of %d bytes at %d beyond %d bytes".formatted(what, length, offset, total));
         }
         long skip = offset;
         int done = 0;
-        for (Descriptor d : writable) {
+        for (Descriptor d : buffers) {
             if (done == length) {
                 break;
             }
@@ -64,7 +58,7 @@ public record DescriptorChain(int head, List<Descriptor> readable, List<Descript
                 continue;
             }
             int n = (int) Math.min(d.length() - skip, length - done);
-            memory.write(d.address() + skip, source, sourceOffset + done, n);
+            piece.copy(d.address() + skip, done, n);
             done += n;
             skip = 0;
         }
