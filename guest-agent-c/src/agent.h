@@ -19,6 +19,8 @@ void ensure_std_fds(void);
 
 /* PID 1 duties: mounts, console, hostname, loopback, default environment. Logs failures, never fails. */
 void pid1_setup(void);
+/* Starts the thread that acts on halt/poweroff/reboot requests (after pid1_setup and reaper_init). */
+void pid1_start_power_thread(void);
 
 /* Opens the listening socket: 0+ fd or -1 (logged). */
 int open_listener(const struct agent_config *cfg);

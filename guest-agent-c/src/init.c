@@ -5,12 +5,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -146,4 +149,42 @@ void pid1_setup(void)
     setenv("TERM", "linux", 0);
     set_hostname();
     loopback_up();
+    /* Blocked here, before any thread exists, so every thread inherits it and only the power thread takes them. */
+    sigset_t power;
+    sigemptyset(&power);
+    sigaddset(&power, SIGTERM);
+    sigaddset(&power, SIGUSR1);
+    sigaddset(&power, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &power, NULL);
+}
+
+/* busybox's halt, poweroff and reboot ask init with SIGUSR1, SIGUSR2 and SIGTERM: as PID 1 we act on them. */
+static void *power_main(void *arg)
+{
+    (void)arg;
+    sigset_t power;
+    sigemptyset(&power);
+    sigaddset(&power, SIGTERM);
+    sigaddset(&power, SIGUSR1);
+    sigaddset(&power, SIGUSR2);
+    for (;;) {
+        int sig;
+        if (sigwait(&power, &sig) != 0)
+            continue;
+        int how = sig == SIGTERM ? RB_AUTOBOOT : sig == SIGUSR2 ? RB_POWER_OFF : RB_HALT_SYSTEM;
+        agent_log("%s requested: syncing", sig == SIGTERM ? "reboot" : sig == SIGUSR2 ? "poweroff" : "halt");
+        sync();
+        reboot(how);
+        agent_log("reboot(): %s", strerror(errno));
+    }
+    return NULL;
+}
+
+void pid1_start_power_thread(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, power_main, NULL) != 0)
+        agent_log("cannot start the power thread: halt, poweroff and reboot will not work");
+    else
+        pthread_detach(t);
 }

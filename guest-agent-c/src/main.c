@@ -63,6 +63,8 @@ int main(int argc, char **argv)
         if (!cfg.pid1)
             return 1;
     }
+    if (cfg.pid1)
+        pid1_start_power_thread();
     for (;;) {
         int fd = open_listener(&cfg);
         if (fd >= 0) {

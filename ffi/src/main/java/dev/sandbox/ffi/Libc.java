@@ -183,15 +183,20 @@ public final class Libc {
     }
 
     /**
-     * Like {@link #ioctl(int, String, long, long)} but returns {@code -errno} instead of throwing for the one errno
-     * the caller expects (e.g. EINTR from KVM_RUN); every other failure still throws.
+     * Like {@link #ioctl(int, String, long, long)} but returns {@code -errno} instead of throwing for the errnos
+     * the caller expects (e.g. EINTR and EAGAIN from KVM_RUN); every other failure still throws.
      */
-    public static int ioctlAllowing(int fd, String name, long request, long arg, Errno allowed) {
+    public static int ioctlAllowing(int fd, String name, long request, long arg, Errno... allowed) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             int r = (int) IOCTL_LONG.invokeExact(state, fd, request, arg);
-            if (r == -1 && errno(state) == allowed.value()) {
-                return -allowed.value();
+            if (r == -1) {
+                int errno = errno(state);
+                for (Errno a : allowed) {
+                    if (errno == a.value()) {
+                        return -errno;
+                    }
+                }
             }
             return check("ioctl " + name, r, state);
         } catch (Throwable t) {

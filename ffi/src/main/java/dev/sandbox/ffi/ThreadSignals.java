@@ -88,9 +88,16 @@ public final class ThreadSignals implements AutoCloseable {
         }
     }
 
-    /** Takes a pending kick without waiting; true if there was one. Owner only. */
+    /**
+     * Takes every pending kick without waiting; true if there was one. Owner only. Real-time signals queue: two
+     * kicks before a drain are two pending signals, and one left behind would kill the process once unblocked.
+     */
     public boolean drain() {
-        return await(Duration.ZERO);
+        boolean any = false;
+        while (await(Duration.ZERO)) {
+            any = true;
+        }
+        return any;
     }
 
     /** Waits up to {@code timeout} for a kick and takes it; true if one came. Owner only. */

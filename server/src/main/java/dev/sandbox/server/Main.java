@@ -1,11 +1,18 @@
 package dev.sandbox.server;
 
-import io.helidon.webserver.WebServer;
+import dev.sandbox.engine.Engine;
+import dev.sandbox.engine.EngineConfig;
+import dev.sandbox.engine.EngineException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
+import java.nio.file.Path;
 
-/** Starts the REST server. */
+/** Starts the REST server over the KVM engine; SIGTERM stops every VM and flushes the state. */
 public final class Main {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     private Main() {
     }
@@ -20,18 +27,19 @@ public final class Main {
             return;
         }
         Files.createDirectories(config.dataDir());
-        WebServer server = start(config);
+        SandboxServer server = SandboxServer.start(config, openEngine(config.dataDir().resolve("vms")));
         System.out.printf("sandbox server listening on http://%s:%d (data in %s)%n",
                 config.host(), server.port(), config.dataDir());
-        Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
     }
 
-    public static WebServer start(ServerConfig config) {
-        return WebServer.builder()
-                .host(config.host())
-                .port(config.port())
-                .routing(Routes::register)
-                .build()
-                .start();
+    /** The KVM engine, or a stand-in that says why not: the server serves either way. */
+    static Engine openEngine(Path vmDir) {
+        try {
+            return Engine.open(EngineConfig.defaults(vmDir, EngineConfig.guestDirFromSystemProperty()));
+        } catch (EngineException | IllegalArgumentException e) {
+            LOG.error("engine unavailable, sandboxes cannot be created: {}", e.getMessage());
+            return UnavailableEngine.because(vmDir, e.getMessage());
+        }
     }
 }

@@ -54,8 +54,14 @@ public final class VcpuFd implements AutoCloseable {
      * {@link VcpuExit.Intr}; any other failure throws. Blocks this platform thread while the guest runs.
      */
     public VcpuExit run() {
-        int r = Libc.ioctlAllowing(fd.get(), KvmIoctls.KVM_RUN.name(), KvmIoctls.KVM_RUN.number(), 0, Errno.EINTR);
-        return r == -Errno.EINTR.value() ? new VcpuExit.Intr() : run.exit();
+        while (true) {
+            int r = Libc.ioctlAllowing(fd.get(), KvmIoctls.KVM_RUN.name(), KvmIoctls.KVM_RUN.number(), 0,
+                    Errno.EINTR, Errno.EAGAIN);
+            if (r == -Errno.EAGAIN.value()) {
+                continue; // an application processor woke from wait-for-SIPI without starting: run again
+            }
+            return r == -Errno.EINTR.value() ? new VcpuExit.Intr() : run.exit();
+        }
     }
 
     /** kvm_run.immediate_exit: while set, KVM_RUN returns EINTR at once instead of entering the guest. */

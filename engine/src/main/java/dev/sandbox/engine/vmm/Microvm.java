@@ -1,0 +1,143 @@
+package dev.sandbox.engine.vmm;
+
+import dev.sandbox.engine.vmm.devices.legacy.ConsoleLog;
+import dev.sandbox.engine.vmm.devices.virtio.vsock.VirtioVsock;
+import dev.sandbox.engine.vmm.vstate.StopReason;
+import dev.sandbox.engine.vmm.vstate.Vcpu;
+import dev.sandbox.engine.vmm.vstate.VcpuCommand;
+import dev.sandbox.engine.vmm.vstate.VcpuState;
+import dev.sandbox.engine.vmm.vstate.Vm;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A built microVM: the VM, its vCPU threads and its devices, with a lifecycle. The first stop reason wins (the guest
+ * turning itself off, a KVM failure, or {@link #close()}); once stopped, every vCPU thread is told to finish.
+ * {@link #close()} joins the threads and releases fds, mappings and helper threads in reverse order of creation.
+ */
+public final class Microvm implements AutoCloseable {
+    private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(10);
+
+    private final String name;
+    private final Vm vm;
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final ConsoleLog console;
+    private final VirtioVsock vsock;
+    /** Released after the vCPUs and before the VM (devices' threads, eventfds). */
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
+    private boolean closed;
+
+    public Microvm(String name, Vm vm, ConsoleLog console, VirtioVsock vsock) {
+        this.name = name;
+        this.vm = vm;
+        this.console = console;
+        this.vsock = vsock;
+    }
+
+    /** Builder only: adds a configured vCPU (started by {@link #start()}, closed by {@link #close()}). */
+    public void addVcpu(Vcpu vcpu) {
+        vcpus.add(vcpu);
+    }
+
+    /** Builder only: something to release after the vCPUs stopped and before the VM goes. */
+    public void addResource(AutoCloseable resource) {
+        resources.add(resource);
+    }
+
+    public Vm vm() {
+        return vm;
+    }
+
+    public ConsoleLog console() {
+        return console;
+    }
+
+    public VirtioVsock vsock() {
+        return vsock;
+    }
+
+    public int vcpuCount() {
+        return vcpus.size();
+    }
+
+    public void start() {
+        for (Vcpu vcpu : vcpus) {
+            vcpu.start(name + "-vcpu" + vcpu.id());
+        }
+    }
+
+    /** Completes with the first stop reason. */
+    public CompletableFuture<StopReason> stopped() {
+        return stopped;
+    }
+
+    /** Records why the VM stops and tells every vCPU to finish; any thread, including a vCPU's own. */
+    public void stop(StopReason reason) {
+        if (stopped.complete(reason)) {
+            for (Vcpu vcpu : vcpus) {
+                vcpu.send(VcpuCommand.STOP);
+            }
+        }
+    }
+
+    /** Takes every vCPU out of the guest and parks it; memory and device state stay. */
+    public void pause() {
+        sendToAll(VcpuCommand.PAUSE);
+    }
+
+    public void resume() {
+        sendToAll(VcpuCommand.RESUME);
+    }
+
+    /** Sends to all vCPUs at once, then waits for each to apply it. */
+    private void sendToAll(VcpuCommand command) {
+        List<CompletableFuture<VcpuState>> applied = vcpus.stream().map(v -> v.send(command)).toList();
+        try {
+            CompletableFuture.allOf(applied.toArray(CompletableFuture[]::new))
+                    .get(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while sending " + command + " to the vCPUs of " + name);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("the vCPUs of " + name + " did not apply " + command, e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        stop(new StopReason.Requested());
+        List<Exception> failures = new ArrayList<>();
+        for (Vcpu vcpu : vcpus) {
+            closeInto(vcpu, failures);
+        }
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            closeInto(resources.get(i), failures);
+        }
+        closeInto(vm, failures);
+        if (!failures.isEmpty()) {
+            IllegalStateException e = new IllegalStateException("releasing microVM " + name + " failed",
+                    failures.getFirst());
+            failures.stream().skip(1).forEach(e::addSuppressed);
+            throw e;
+        }
+    }
+
+    private static void closeInto(AutoCloseable c, List<Exception> failures) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            failures.add(e);
+        }
+    }
+}

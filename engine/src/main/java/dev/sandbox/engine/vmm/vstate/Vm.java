@@ -1,0 +1,100 @@
+package dev.sandbox.engine.vmm.vstate;
+
+import dev.sandbox.engine.vmm.arch.Layout;
+import dev.sandbox.engine.vmm.memory.GuestMemory;
+import dev.sandbox.ffi.Mapping;
+import dev.sandbox.ffi.MemFd;
+import dev.sandbox.ffi.kvm.Kvm;
+import dev.sandbox.ffi.kvm.KvmConstants;
+import dev.sandbox.ffi.kvm.VmFd;
+
+/**
+ * One KVM VM: its fd, guest RAM (a memfd mapped {@code MAP_SHARED} at guest physical 0, so a snapshot can later write
+ * the file), the in-kernel PIC/IOAPIC/LAPICs and the PIT. Closing releases all of it; vCPUs must be closed first.
+ */
+public final class Vm implements AutoCloseable {
+    /** Three pages for Intel's real-mode TSS, where Firecracker puts them: below the BIOS area, above the MMIO gap. */
+    static final long TSS_ADDRESS = 0xfffb_d000L;
+    /** One page for Intel's EPT identity map, just below the TSS. */
+    static final long IDENTITY_MAP_ADDRESS = 0xfffb_c000L;
+    static final int MEMORY_SLOT = 0;
+
+    private final VmFd fd;
+    private final MemFd memoryFile;
+    private final Mapping mapping;
+    private final GuestMemory memory;
+
+    private Vm(VmFd fd, MemFd memoryFile, Mapping mapping) {
+        this.fd = fd;
+        this.memoryFile = memoryFile;
+        this.mapping = mapping;
+        this.memory = GuestMemory.wrap(mapping.segment());
+    }
+
+    /** A VM with {@code memorySize} bytes of RAM and its interrupt controllers; nothing leaks if a step fails. */
+    public static Vm create(Kvm kvm, String name, long memorySize) {
+        if (memorySize <= 0 || memorySize > Layout.MMIO_GAP_START || memorySize % 4096 != 0) {
+            throw new IllegalArgumentException("guest memory of 0x%x bytes".formatted(memorySize));
+        }
+        VmFd fd = kvm.createVm();
+        MemFd file = null;
+        Mapping mapping = null;
+        try {
+            fd.setTssAddr(TSS_ADDRESS);
+            fd.setIdentityMapAddr(IDENTITY_MAP_ADDRESS);
+            fd.createIrqchip();
+            fd.createPit2(KvmConstants.KVM_PIT_SPEAKER_DUMMY);
+            file = MemFd.create("sandbox-ram-" + name, memorySize);
+            mapping = file.map(Mapping.Sharing.SHARED, true);
+            fd.setUserMemoryRegion(MEMORY_SLOT, 0, 0, mapping);
+            return new Vm(fd, file, mapping);
+        } catch (RuntimeException e) {
+            closeQuietly(mapping, e);
+            closeQuietly(file, e);
+            closeQuietly(fd, e);
+            throw e;
+        }
+    }
+
+    public VmFd fd() {
+        return fd;
+    }
+
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    public long memorySize() {
+        return mapping.byteSize();
+    }
+
+    @Override
+    public void close() {
+        RuntimeException failure = null;
+        for (AutoCloseable c : new AutoCloseable[] {fd, mapping, memoryFile}) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = new IllegalStateException("closing the VM failed", e);
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c, Exception primary) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            primary.addSuppressed(e);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package dev.sandbox.server;
+
+/**
+ * The closed set of error codes the API answers with, each with its HTTP status. Every error body is
+ * {@code {"error":{"code","message"}}}; {@link ErrorMapper} is the one place exceptions become these.
+ */
+enum ApiError {
+    BAD_REQUEST(400, "bad_request"),
+    PERMISSION_DENIED(403, "permission_denied"),
+    NOT_FOUND(404, "not_found"),
+    METHOD_NOT_ALLOWED(405, "method_not_allowed"),
+    INVALID_STATE(409, "invalid_state"),
+    TOO_LARGE(413, "too_large"),
+    INTERNAL(500, "internal"),
+    /** The engine or the guest agent failed (boot, VM, channel): not the caller's fault, not ours either. */
+    AGENT_ERROR(502, "agent_error"),
+    ENGINE_UNAVAILABLE(503, "engine_unavailable"),
+    TIMEOUT(504, "timeout");
+
+    private final int status;
+    private final String code;
+
+    ApiError(int status, String code) {
+        this.status = status;
+        this.code = code;
+    }
+
+    int status() {
+        return status;
+    }
+
+    String code() {
+        return code;
+    }
+
+    ApiException exception(String message) {
+        return new ApiException(this, message);
+    }
+}

@@ -1,0 +1,39 @@
+package dev.sandbox.server;
+
+import dev.sandbox.engine.EngineConfig;
+
+import java.util.regex.Pattern;
+
+/** A validated {@code CreateSandboxRequest}, defaults applied. */
+record CreateRequest(String template, int vcpus, int memoryMb, int timeoutSec) {
+
+    static final String DEFAULT_TEMPLATE = "minimal";
+    static final int DEFAULT_VCPUS = 1;
+    static final int DEFAULT_MEMORY_MB = 512;
+    static final int DEFAULT_TIMEOUT_SEC = 300;
+
+    /** A template names files in the guest folder: no slashes, no dot-dot, nothing odd. */
+    private static final Pattern TEMPLATE = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
+
+    /** Limits come from the engine's config, so the server and the engine agree on what fits. */
+    static CreateRequest parse(Fields f, EngineConfig limits) {
+        String template = f.string("template").orElse(DEFAULT_TEMPLATE);
+        int vcpus = f.integer("vcpus").orElse(DEFAULT_VCPUS);
+        int memoryMb = f.integer("memory_mb").orElse(DEFAULT_MEMORY_MB);
+        int timeoutSec = f.integer("timeout_sec").orElse(DEFAULT_TIMEOUT_SEC);
+        if (!TEMPLATE.matcher(template).matches() || template.contains("..")) {
+            throw Fields.bad("unknown template '" + template + "'");
+        }
+        if (vcpus < 1 || vcpus > limits.maxVcpus()) {
+            throw Fields.bad("vcpus must be 1.." + limits.maxVcpus() + ", got " + vcpus);
+        }
+        if (memoryMb < limits.minMemoryMb() || memoryMb > limits.maxMemoryMb()) {
+            throw Fields.bad("memory_mb must be " + limits.minMemoryMb() + ".." + limits.maxMemoryMb()
+                    + ", got " + memoryMb);
+        }
+        if (timeoutSec < 1) {
+            throw Fields.bad("timeout_sec must be at least 1, got " + timeoutSec);
+        }
+        return new CreateRequest(template, vcpus, memoryMb, timeoutSec);
+    }
+}

@@ -1,0 +1,229 @@
+package dev.sandbox.server;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.http.media.multipart.MultiPart;
+import io.helidon.http.media.multipart.ReadablePart;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+
+/**
+ * {@code /v1/sandboxes/{id}/files/write} and {@code files/read}. Contents are streamed both ways, never held whole
+ * in memory: an upload goes from the request straight to the engine when the {@code path} part comes first (as the
+ * contract lists it), else through a temporary file in the data dir.
+ */
+final class FilesService implements HttpService {
+
+    /** Room for the multipart framing and the path part around the file itself. */
+    private static final long FORM_OVERHEAD = 64 * 1024;
+    /** After a too-large part, this much more is read and dropped so the client sees the 413, not a reset. */
+    private static final long DRAIN_LIMIT = 16L * 1024 * 1024;
+
+    private final SandboxService sandboxes;
+    private final Json json;
+    private final long maxFileBytes;
+    private final Path spoolDir;
+
+    FilesService(SandboxService sandboxes, Json json, long maxFileBytes, Path spoolDir) {
+        this.sandboxes = sandboxes;
+        this.json = json;
+        this.maxFileBytes = maxFileBytes;
+        this.spoolDir = spoolDir;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/{id}/files/write", this::write)
+                .post("/{id}/files/read", this::read);
+    }
+
+    private void write(ServerRequest req, ServerResponse res) {
+        String id = SandboxesService.id(req);
+        sandboxes.requireRunning(id, "files/write");  // 404 / 409 before reading a large body
+        String type = req.headers().first(HeaderNames.CONTENT_TYPE).orElse("").toLowerCase(Locale.ROOT);
+        if (!type.startsWith("multipart/form-data")) {
+            throw Fields.bad("files/write takes multipart/form-data with parts 'path' and 'file'");
+        }
+        if (req.headers().contentLength().orElse(0) > maxFileBytes + FORM_OVERHEAD) {
+            throw tooLarge();
+        }
+        Upload upload = new Upload(id);
+        try {
+            MultiPart parts = req.content().as(MultiPart.class);
+            while (Multipart.hasNext(parts)) {
+                upload.accept(Multipart.next(parts));
+            }
+            upload.finish();
+        } finally {
+            upload.cleanUp();
+        }
+        res.status(Status.NO_CONTENT_204).send();
+    }
+
+    private void read(ServerRequest req, ServerResponse res) {
+        String id = SandboxesService.id(req);
+        sandboxes.get(id);
+        String path = GuestPath.check(json.body(req).requiredString("path"));
+        LazyResponseStream out = new LazyResponseStream(res, "application/octet-stream");
+        sandboxes.readFile(id, path, out);
+        try {
+            out.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private ApiException tooLarge() {
+        return ApiError.TOO_LARGE.exception("file larger than the limit of " + maxFileBytes + " bytes");
+    }
+
+    /** The parts of one upload, in whatever order they come. */
+    private final class Upload {
+        private final String id;
+        private String path;
+        private boolean written;
+        private Path spooled;
+
+        Upload(String id) {
+            this.id = id;
+        }
+
+        void accept(ReadablePart part) {
+            switch (part.name()) {
+                case "path" -> path = GuestPath.check(Multipart.text(part));
+                case "file" -> {
+                    if (written || spooled != null) {
+                        throw Fields.bad("exactly one 'file' part expected");
+                    }
+                    LimitedInputStream in = new LimitedInputStream(part.inputStream(), maxFileBytes);
+                    if (path != null) {
+                        send(in);
+                        written = true;
+                    } else {
+                        spooled = spool(in);
+                    }
+                }
+                default -> part.consume();
+            }
+        }
+
+        void finish() {
+            if (path == null) {
+                throw Fields.bad("the 'path' part is required");
+            }
+            if (written) {
+                return;
+            }
+            if (spooled == null) {
+                throw Fields.bad("the 'file' part is required");
+            }
+            try (InputStream in = Files.newInputStream(spooled)) {
+                sandboxes.writeFile(id, path, in);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private void send(LimitedInputStream in) {
+            try {
+                sandboxes.writeFile(id, path, in);
+            } catch (RuntimeException e) {
+                if (in.exceeded()) {
+                    drain(in);
+                    throw tooLarge();
+                }
+                throw e;
+            }
+            if (in.exceeded()) {
+                throw tooLarge();
+            }
+        }
+
+        private Path spool(LimitedInputStream in) {
+            try {
+                Files.createDirectories(spoolDir);
+                Path tmp = Files.createTempFile(spoolDir, "upload-", ".part");
+                try {
+                    Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                } catch (IOException e) {
+                    Files.deleteIfExists(tmp);
+                    if (in.exceeded()) {
+                        drain(in);
+                        throw tooLarge();
+                    }
+                    throw e;
+                }
+                return tmp;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        void cleanUp() {
+            if (spooled != null) {
+                try {
+                    Files.deleteIfExists(spooled);
+                } catch (IOException ignored) {
+                    // a leftover temp file is harmless; the next start does not read it
+                }
+            }
+        }
+    }
+
+    /** Reads and drops what is left of a refused part, up to a bound. */
+    private static void drain(LimitedInputStream limited) {
+        InputStream in = limited.in();
+        byte[] buf = new byte[64 * 1024];
+        long total = 0;
+        try {
+            int n;
+            while (total < DRAIN_LIMIT && (n = in.read(buf)) > 0) {
+                total += n;
+            }
+        } catch (IOException ignored) {
+            // the client went away: nothing more to drain
+        }
+    }
+
+    /** Helidon's multipart reader, with malformed input turned into 400s. */
+    private static final class Multipart {
+        static boolean hasNext(MultiPart parts) {
+            try {
+                return parts.hasNext();
+            } catch (RuntimeException e) {
+                throw Fields.bad("malformed multipart body: " + e.getMessage());
+            }
+        }
+
+        static ReadablePart next(MultiPart parts) {
+            try {
+                return parts.next();
+            } catch (RuntimeException e) {
+                throw Fields.bad("malformed multipart body: " + e.getMessage());
+            }
+        }
+
+        static String text(ReadablePart part) {
+            try (InputStream in = part.inputStream()) {
+                byte[] bytes = in.readNBytes(GuestPath.MAX_LENGTH * 4 + 1);
+                if (bytes.length > GuestPath.MAX_LENGTH * 4) {
+                    throw Fields.bad("the 'path' part is too long");
+                }
+                return new String(bytes, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw Fields.bad("cannot read the 'path' part: " + e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,351 @@
+package dev.sandbox.server;
+
+import dev.sandbox.engine.Engine;
+import dev.sandbox.engine.EngineConfig;
+import dev.sandbox.engine.EngineException;
+import dev.sandbox.engine.Sandbox;
+import dev.sandbox.engine.SandboxSpec;
+import dev.sandbox.engine.agent.AgentException;
+import dev.sandbox.engine.agent.ExecRequest;
+import dev.sandbox.engine.agent.ExecResult;
+import dev.sandbox.server.SandboxRecord.Status;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The sandbox lifecycle over the engine: records, states, limits, the idle reaper's work. HTTP-free.
+ * <p>
+ * Lifecycle operations (create, destroy, pause, resume, reaping) on one sandbox are serialised by a per-id lock;
+ * execs and file transfers take no lock, so many run at once and a slow one holds up nothing else. They count as
+ * in flight, which keeps the reaper away, and move {@code last_active_at}.
+ */
+final class SandboxService implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SandboxService.class);
+
+    private final Engine engine;
+    private final RecordStore store;
+    private final ServerConfig config;
+    private final Clock clock;
+    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
+
+    SandboxService(Engine engine, RecordStore store, ServerConfig config, Clock clock) {
+        this.engine = engine;
+        this.store = store;
+        this.config = config;
+        this.clock = clock;
+        markOrphansStopped();
+    }
+
+    EngineConfig limits() {
+        return engine.config();
+    }
+
+    Engine engine() {
+        return engine;
+    }
+
+    int recordCount() {
+        return store.size();
+    }
+
+    // ---- lifecycle -------------------------------------------------------------------------------------------
+
+    SandboxRecord create(CreateRequest req) {
+        SandboxRecord rec = SandboxRecord.pending(Ids.next(), req, now());
+        while (!store.insert(rec)) {
+            rec = SandboxRecord.pending(Ids.next(), req, now());
+        }
+        String id = rec.id();
+        return locked(id, () -> {
+            try {
+                engine.create(new SandboxSpec(id, req.template(), req.vcpus(), req.memoryMb()));
+            } catch (EngineException e) {
+                if (e.kind() == EngineException.Kind.INVALID_SPEC) {
+                    store.remove(id);   // the caller's mistake: nothing was created, nothing to show
+                } else {
+                    store.update(id, r -> r.withStatus(Status.ERROR, now(), e.getMessage()));
+                }
+                throw e;
+            } catch (RuntimeException | Error e) {
+                // never leave a record pending: whatever broke, it did not start
+                store.update(id, r -> r.withStatus(Status.ERROR, now(), e.toString()));
+                throw e;
+            }
+            return store.update(id, r -> r.started(now())).orElseThrow();
+        });
+    }
+
+    List<SandboxRecord> list() {
+        return store.all().stream().map(this::reconcile).toList();
+    }
+
+    SandboxRecord get(String id) {
+        return reconcile(require(id));
+    }
+
+    /** Destroys the VM; the record stays, stopped, until the retention time passes. Idempotent. */
+    void destroy(String id) {
+        locked(id, () -> {
+            SandboxRecord rec = require(id);
+            if (rec.status() != Status.STOPPED) {
+                closeVm(id);
+                store.update(id, r -> r.withStatus(Status.STOPPED, now(), "destroyed on request"));
+            }
+            return null;
+        });
+    }
+
+    SandboxRecord pause(String id) {
+        return locked(id, () -> {
+            SandboxRecord rec = reconcile(require(id));
+            if (rec.status() != Status.RUNNING) {
+                throw ApiError.INVALID_STATE.exception("sandbox " + id + " is " + rec.status().wire()
+                        + ", not running");
+            }
+            vm(rec).pause();
+            return store.update(id, r -> r.withStatus(Status.PAUSED, now(), null)).orElseThrow();
+        });
+    }
+
+    SandboxRecord resume(String id) {
+        return locked(id, () -> {
+            SandboxRecord rec = reconcile(require(id));
+            if (rec.status() != Status.PAUSED) {
+                throw ApiError.INVALID_STATE.exception("sandbox " + id + " is " + rec.status().wire()
+                        + ", not paused");
+            }
+            vm(rec).resume();
+            // Resuming is activity: the idle clock restarts, so a long pause is not reaped at once.
+            return store.update(id, r -> r.withStatus(Status.RUNNING, now(), null).touched(now())).orElseThrow();
+        });
+    }
+
+    // ---- work inside a running sandbox ------------------------------------------------------------------------
+
+    ExecResponse exec(String id, ExecCommand cmd) {
+        Duration timeout = Duration.ofSeconds(cmd.timeoutSec());
+        ExecRequest request = new ExecRequest(cmd.cmd(), cmd.args(), Map.of(), null, null, timeout,
+                config.execOutputCap(), config.execOutputCap());
+        return use(id, "exec", vm -> {
+            ExecResult result;
+            try {
+                result = vm.exec(request);
+            } catch (AgentException e) {
+                if (e.kind() != AgentException.Kind.TIMEOUT) {
+                    throw e;
+                }
+                // The agent call itself timed out (the guest did not report back): still a timed-out command,
+                // not a gateway failure; its output is lost.
+                result = new ExecResult(new byte[0], new byte[0], ExecResponse.TIMED_OUT_EXIT_CODE, 0, true,
+                        false, false, timeout);
+            }
+            return ExecResponse.of(id, cmd.cmd(), result);
+        });
+    }
+
+    void writeFile(String id, String path, InputStream content) {
+        use(id, "files/write", vm -> {
+            vm.writeFile(path, content, 0644);
+            return null;
+        });
+    }
+
+    long readFile(String id, String path, OutputStream out) {
+        return use(id, "files/read", vm -> vm.readFile(path, out, config.maxFileBytes()));
+    }
+
+    /** Checks a sandbox can take work now, before a handler starts reading a large body for it. */
+    void requireRunning(String id, String what) {
+        SandboxRecord rec = reconcile(require(id));
+        if (rec.status() != Status.RUNNING) {
+            throw ApiError.INVALID_STATE.exception("sandbox " + id + " is " + rec.status().wire() + ": " + what
+                    + " needs a running sandbox");
+        }
+    }
+
+    private <T> T use(String id, String what, Function<Sandbox, T> op) {
+        requireRunning(id, what);
+        Sandbox vm = vm(require(id));
+        AtomicInteger n = inFlight.computeIfAbsent(id, k -> new AtomicInteger());
+        n.incrementAndGet();
+        touch(id);
+        try {
+            return op.apply(vm);
+        } catch (ApiException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // Destroyed or paused under our feet: say so instead of blaming the agent.
+            Status now = store.get(id).map(SandboxRecord::status).orElse(Status.STOPPED);
+            if (now != Status.RUNNING) {
+                throw ApiError.INVALID_STATE.exception("sandbox " + id + " became " + now.wire() + " during "
+                        + what);
+            }
+            throw e;
+        } finally {
+            n.decrementAndGet();
+            touch(id);
+        }
+    }
+
+    private void touch(String id) {
+        Instant now = now();
+        store.update(id, r -> r.status() == Status.RUNNING ? r.touched(now) : r);
+    }
+
+    // ---- the reaper's work --------------------------------------------------------------------------------------
+
+    /** Destroys sandboxes idle past their timeout, notices dead VMs, purges old stopped records. */
+    void reap() {
+        Instant now = now();
+        for (SandboxRecord rec : store.all()) {
+            try {
+                reapOne(rec, now);
+            } catch (RuntimeException e) {
+                LOG.warn("reaper: {} failed: {}", rec.id(), e.toString());
+            }
+        }
+    }
+
+    private void reapOne(SandboxRecord rec, Instant now) {
+        String id = rec.id();
+        rec = reconcile(rec);
+        boolean idle = rec.status() == Status.RUNNING && busy(id) == 0
+                && rec.idleSince().plusSeconds(rec.timeoutSec()).isBefore(now);
+        boolean expired = !rec.status().live()
+                && rec.lastUpdated().plus(config.stoppedRetention()).isBefore(now);
+        if (!idle && !expired) {
+            return;
+        }
+        ReentrantLock lock = locks.computeIfAbsent(id, k -> new ReentrantLock());
+        if (!lock.tryLock()) {
+            return;  // a lifecycle operation is running: look again next round
+        }
+        try {
+            SandboxRecord fresh = store.get(id).orElse(null);
+            if (fresh == null) {
+                return;
+            }
+            if (idle && fresh.status() == Status.RUNNING && busy(id) == 0
+                    && fresh.idleSince().plusSeconds(fresh.timeoutSec()).isBefore(now)) {
+                LOG.info("reaper: {} idle for {} s, destroying", id, fresh.timeoutSec());
+                closeVm(id);
+                store.update(id, r -> r.withStatus(Status.STOPPED, now(), "idle timeout (" + r.timeoutSec()
+                        + " s) reached"));
+            } else if (expired && !fresh.status().live()) {
+                closeVm(id);  // an errored VM may still hold resources in the engine
+                store.remove(id);
+                inFlight.remove(id);
+                locks.remove(id);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int busy(String id) {
+        AtomicInteger n = inFlight.get(id);
+        return n == null ? 0 : n.get();
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------------
+
+    private SandboxRecord require(String id) {
+        return store.get(id).orElseThrow(() -> ApiError.NOT_FOUND.exception("sandbox " + id + " not found"));
+    }
+
+    /** The engine's sandbox for a live record; a record whose VM is gone is corrected and refused. */
+    private Sandbox vm(SandboxRecord rec) {
+        return engine.find(rec.id()).orElseThrow(() -> {
+            store.update(rec.id(), r -> r.status().live() ? r.withStatus(Status.STOPPED, now(), "the VM is gone")
+                    : r);
+            return ApiError.INVALID_STATE.exception("sandbox " + rec.id() + " is no longer running");
+        });
+    }
+
+    /** Brings a running or paused record in line with its VM, which may have died or shut itself down. */
+    private SandboxRecord reconcile(SandboxRecord rec) {
+        if (rec.status() != Status.RUNNING && rec.status() != Status.PAUSED) {
+            return rec;
+        }
+        Sandbox vm = engine.find(rec.id()).orElse(null);
+        Sandbox.State state = vm == null ? Sandbox.State.STOPPED : vm.state();
+        Status wanted = switch (state) {
+            case RUNNING, PAUSED -> rec.status();
+            case STOPPED -> Status.STOPPED;
+            case FAILED -> Status.ERROR;
+        };
+        if (wanted == rec.status()) {
+            return rec;
+        }
+        String why = state == Sandbox.State.FAILED ? "the VM failed" : "the VM stopped";
+        return store.update(rec.id(), r -> r.status() == rec.status() ? r.withStatus(wanted, now(), why) : r)
+                .orElse(rec);
+    }
+
+    private void closeVm(String id) {
+        engine.find(id).ifPresent(vm -> {
+            try {
+                vm.close();
+            } catch (RuntimeException e) {
+                LOG.warn("closing sandbox {}: {}", id, e.toString());
+            }
+        });
+    }
+
+    private <T> T locked(String id, Supplier<T> action) {
+        ReentrantLock lock = locks.computeIfAbsent(id, k -> new ReentrantLock());
+        lock.lock();
+        try {
+            return action.get();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A VM lives only as long as the process that ran it: after a restart no record may claim one. */
+    private void markOrphansStopped() {
+        for (SandboxRecord rec : store.all()) {
+            if (rec.status().live() && engine.find(rec.id()).isEmpty()) {
+                store.update(rec.id(), r -> r.withStatus(Status.STOPPED, now(),
+                        "the server restarted; the VM ended with the previous process"));
+            }
+        }
+    }
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    /** Shutdown: every VM stopped cleanly, every record saying so, then the engine and the store closed. */
+    @Override
+    public void close() {
+        LOG.info("shutting down: stopping every sandbox and flushing the store");
+        for (SandboxRecord rec : store.all()) {
+            if (rec.status().live()) {
+                closeVm(rec.id());
+                store.update(rec.id(), r -> r.withStatus(Status.STOPPED, now(), "the server shut down"));
+            }
+        }
+        try {
+            engine.close();
+        } finally {
+            store.close();
+        }
+    }
+}

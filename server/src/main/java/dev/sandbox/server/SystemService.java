@@ -1,0 +1,60 @@
+package dev.sandbox.server;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+
+/** {@code /health} (the server and the engine) and {@code /openapi.yaml} (the contract, as bundled). */
+final class SystemService implements HttpService {
+
+    private static final byte[] CONTRACT = load("/openapi.yaml");
+
+    /** {@code status} is ok or degraded (the engine could not open: creates fail, reads work). */
+    record Health(String status, EngineHealth engine, int sandboxes) {
+    }
+
+    record EngineHealth(String state, String message) {
+    }
+
+    private final SandboxService sandboxes;
+    private final Json json;
+
+    SystemService(SandboxService sandboxes, Json json) {
+        this.sandboxes = sandboxes;
+        this.json = json;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/health", this::health)
+                .get("/openapi.yaml", this::contract);
+    }
+
+    private void health(ServerRequest req, ServerResponse res) {
+        Health health = sandboxes.engine() instanceof UnavailableEngine down
+                ? new Health("degraded", new EngineHealth("unavailable", down.reason()), sandboxes.recordCount())
+                : new Health("ok", new EngineHealth("ready", null), sandboxes.recordCount());
+        json.send(res, health.status().equals("ok") ? 200 : 503, health);
+    }
+
+    private void contract(ServerRequest req, ServerResponse res) {
+        res.header(HeaderNames.CONTENT_TYPE, "application/yaml").send(CONTRACT);
+    }
+
+    private static byte[] load(String resource) {
+        try (InputStream in = SystemService.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException(resource + " missing from the server jar");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

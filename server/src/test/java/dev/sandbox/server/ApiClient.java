@@ -1,0 +1,162 @@
+package dev.sandbox.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListSet;
+
+/**
+ * Real HTTP to a running server (java.net.http), every answer checked against the contract when the call names
+ * the contract operation it exercises. Remembers which operations and statuses were seen.
+ */
+final class ApiClient {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    record Response(int status, String contentType, byte[] body) {
+        String text() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+
+        JsonNode json() {
+            try {
+                return JSON.readTree(body);
+            } catch (IOException e) {
+                throw new UncheckedIOException("not JSON: " + text(), e);
+            }
+        }
+
+        String errorCode() {
+            return json().path("error").path("code").asText(null);
+        }
+    }
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final String base;
+    private final ContractValidator contract;
+    private final Set<String> seen = new ConcurrentSkipListSet<>();
+
+    ApiClient(int port, ContractValidator contract) {
+        this.base = "http://127.0.0.1:" + port;
+        this.contract = contract;
+    }
+
+    /** Operations and statuses seen, as "METHOD /path STATUS". */
+    Set<String> seen() {
+        return seen;
+    }
+
+    Response get(String template, String id) {
+        return call("GET", template, id, null, HttpRequest.BodyPublishers.noBody());
+    }
+
+    Response delete(String template, String id) {
+        return call("DELETE", template, id, null, HttpRequest.BodyPublishers.noBody());
+    }
+
+    Response post(String template, String id, String json) {
+        return call("POST", template, id, "application/json",
+                json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+    }
+
+    Response create(String json) {
+        return post("/v1/sandboxes", null, json);
+    }
+
+    Response exec(String id, String json) {
+        return post("/v1/sandboxes/{id}/exec", id, json);
+    }
+
+    Response upload(String id, String path, byte[] content) {
+        Multipart form = new Multipart().field("path", path).file("file", "data.bin", content);
+        return call("POST", "/v1/sandboxes/{id}/files/write", id, form.contentType(),
+                HttpRequest.BodyPublishers.ofByteArray(form.bytes()));
+    }
+
+    Response download(String id, String path) {
+        return post("/v1/sandboxes/{id}/files/read", id, "{\"path\":" + quote(path) + "}");
+    }
+
+    /** A call on a contract operation; {id} in the template is replaced by {@code id}. */
+    Response call(String method, String template, String id, String contentType,
+                  HttpRequest.BodyPublisher body) {
+        String path = id == null ? template : template.replace("{id}", id);
+        Response r = raw(method, path, contentType, body);
+        contract.validate(method, template, r.status(), r.contentType(), r.body());
+        seen.add(method + " " + template + " " + r.status());
+        return r;
+    }
+
+    /** A call checked against nothing (paths outside the contract). */
+    Response raw(String method, String path, String contentType, HttpRequest.BodyPublisher body) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(300))  // a boot in the nested KVM host is slow
+                .method(method, body);
+        if (contentType != null) {
+            b.header("Content-Type", contentType);
+        }
+        try {
+            HttpResponse<byte[]> res = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+            return new Response(res.statusCode(), res.headers().firstValue("content-type").orElse(null),
+                    res.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(method + " " + path, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String quote(String s) {
+        try {
+            return JSON.writeValueAsString(s);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A multipart/form-data body built by hand, so tests can also build broken ones. */
+    static final class Multipart {
+        final String boundary = "----sandbox-test-boundary-7d3f";
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+        Multipart field(String name, String value) {
+            head("Content-Disposition: form-data; name=\"" + name + "\"\r\n");
+            out.writeBytes(value.getBytes(StandardCharsets.UTF_8));
+            out.writeBytes("\r\n".getBytes(StandardCharsets.US_ASCII));
+            return this;
+        }
+
+        Multipart file(String name, String filename, byte[] content) {
+            head("Content-Disposition: form-data; name=\"" + name + "\"; filename=\"" + filename + "\"\r\n"
+                    + "Content-Type: application/octet-stream\r\n");
+            out.writeBytes(content);
+            out.writeBytes("\r\n".getBytes(StandardCharsets.US_ASCII));
+            return this;
+        }
+
+        private void head(String headers) {
+            out.writeBytes(("--" + boundary + "\r\n" + headers + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        }
+
+        String contentType() {
+            return "multipart/form-data; boundary=" + boundary;
+        }
+
+        byte[] bytes() {
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            all.writeBytes(out.toByteArray());
+            all.writeBytes(("--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII));
+            return all.toByteArray();
+        }
+    }
+}

@@ -1,0 +1,266 @@
+package dev.sandbox.server;
+
+import dev.sandbox.engine.Engine;
+import dev.sandbox.engine.EngineConfig;
+import dev.sandbox.engine.EngineException;
+import dev.sandbox.engine.Sandbox;
+import dev.sandbox.engine.SandboxSpec;
+import dev.sandbox.engine.agent.AgentException;
+import dev.sandbox.engine.agent.ExecRequest;
+import dev.sandbox.engine.agent.ExecResult;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * TEST DOUBLE, not a sandbox: an {@link Engine} whose "VMs" are folders on the host and whose execs are host
+ * processes (ProcessBuilder, cwd = the folder). It exists so the server's handlers, routing, records and error
+ * mapping can be tested without KVM. It isolates nothing. Guest paths map into the folder ("/a/b" → folder/a/b).
+ * <p>
+ * Behaves like the engine's contract: template {@code minimal} boots, {@code broken} fails to boot
+ * (BOOT_FAILED), {@code linkage} throws a LinkageError (a JVM Error, not an exception), anything else is INVALID_SPEC; exec/files on a non-running sandbox are INVALID_STATE.
+ */
+final class FakeEngine implements Engine {
+
+    private final EngineConfig config;
+    private final Map<String, FakeSandbox> sandboxes = new ConcurrentHashMap<>();
+
+    FakeEngine(Path dir) {
+        this.config = EngineConfig.defaults(dir, dir);
+    }
+
+    @Override
+    public EngineConfig config() {
+        return config;
+    }
+
+    @Override
+    public Sandbox create(SandboxSpec spec) {
+        switch (spec.template()) {
+            case "minimal" -> { }
+            case "broken" -> throw new EngineException(EngineException.Kind.BOOT_FAILED,
+                    "guest did not boot (fake): kernel panic");
+            case "linkage" -> throw new LinkageError("fake: a class failed to load");
+            default -> throw new EngineException(EngineException.Kind.INVALID_SPEC,
+                    "unknown template " + spec.template());
+        }
+        try {
+            Path root = Files.createDirectories(config.dataDir().resolve(spec.id()));
+            FakeSandbox sb = new FakeSandbox(spec, root);
+            sandboxes.put(spec.id(), sb);
+            return sb;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public Optional<Sandbox> find(String id) {
+        return Optional.ofNullable(sandboxes.get(id));
+    }
+
+    @Override
+    public Collection<Sandbox> sandboxes() {
+        return List.copyOf(sandboxes.values());
+    }
+
+    /** Simulates a VM dying on its own. */
+    void crash(String id) {
+        sandboxes.get(id).state = Sandbox.State.FAILED;
+    }
+
+    @Override
+    public void close() {
+        new ArrayList<>(sandboxes.values()).forEach(FakeSandbox::close);
+    }
+
+    private final class FakeSandbox implements Sandbox {
+        private final SandboxSpec spec;
+        private final Path root;
+        private volatile State state = State.RUNNING;
+
+        FakeSandbox(SandboxSpec spec, Path root) {
+            this.spec = spec;
+            this.root = root;
+        }
+
+        @Override
+        public String id() {
+            return spec.id();
+        }
+
+        @Override
+        public SandboxSpec spec() {
+            return spec;
+        }
+
+        @Override
+        public State state() {
+            return state;
+        }
+
+        private void requireRunning() {
+            if (state != State.RUNNING) {
+                throw new EngineException(EngineException.Kind.INVALID_STATE, "sandbox is " + state);
+            }
+        }
+
+        private Path resolve(String guestPath) {
+            Path p = root.resolve(guestPath.substring(1)).normalize();
+            if (!p.startsWith(root)) {
+                throw new AgentException(AgentException.Kind.INVALID, "path escapes the sandbox");
+            }
+            return p;
+        }
+
+        @Override
+        public ExecResult exec(ExecRequest request) {
+            requireRunning();
+            List<String> command = new ArrayList<>();
+            command.add(request.cmd());
+            command.addAll(request.args());
+            long start = System.nanoTime();
+            Process p;
+            try {
+                p = new ProcessBuilder(command).directory(root.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            } catch (IOException e) {
+                // like execve's ENOENT: the agent reports exit 127
+                return new ExecResult(new byte[0], ("not found: " + request.cmd()).getBytes(), 127, 0, false,
+                        false, false, Duration.ofNanos(System.nanoTime() - start));
+            }
+            Capture out = new Capture(p.getInputStream(), request.stdoutCap());
+            Capture err = new Capture(p.getErrorStream(), request.stderrCap());
+            boolean timedOut;
+            try {
+                timedOut = !p.waitFor(request.timeout().toMillis(), TimeUnit.MILLISECONDS);
+                if (timedOut) {
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    p.destroyForcibly();
+                    p.waitFor();
+                }
+                out.thread.join(5000);
+                err.thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AgentException(AgentException.Kind.INTERRUPTED, "interrupted");
+            }
+            int exit = p.exitValue();
+            return new ExecResult(out.bytes(), err.bytes(), exit, 0, timedOut, out.truncated, err.truncated,
+                    Duration.ofNanos(System.nanoTime() - start));
+        }
+
+        @Override
+        public void writeFile(String path, InputStream content, int mode) {
+            requireRunning();
+            Path target = resolve(path);
+            try {
+                Files.createDirectories(target.getParent());
+                if (Files.isDirectory(target)) {
+                    throw new AgentException(AgentException.Kind.IS_DIRECTORY, path);
+                }
+                Path tmp = Files.createTempFile(target.getParent(), ".upload", "");
+                try {
+                    Files.copy(content, tmp, StandardCopyOption.REPLACE_EXISTING);
+                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                } finally {
+                    Files.deleteIfExists(tmp);
+                }
+            } catch (IOException e) {
+                throw new AgentException(AgentException.Kind.IO, e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public long readFile(String path, OutputStream out, long maxBytes) {
+            requireRunning();
+            Path source = resolve(path);
+            if (!Files.exists(source)) {
+                throw new AgentException(AgentException.Kind.NOT_FOUND, path);
+            }
+            if (Files.isDirectory(source)) {
+                throw new AgentException(AgentException.Kind.IS_DIRECTORY, path);
+            }
+            try {
+                if (Files.size(source) > maxBytes) {
+                    throw new AgentException(AgentException.Kind.TOO_LARGE, path);
+                }
+                return Files.copy(source, out);
+            } catch (IOException e) {
+                throw new AgentException(AgentException.Kind.IO, e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void pause() {
+            requireRunning();
+            state = State.PAUSED;
+        }
+
+        @Override
+        public void resume() {
+            if (state != State.PAUSED) {
+                throw new EngineException(EngineException.Kind.INVALID_STATE, "sandbox is " + state);
+            }
+            state = State.RUNNING;
+        }
+
+        @Override
+        public String consoleTail() {
+            return "";
+        }
+
+        @Override
+        public void close() {
+            state = State.STOPPED;
+            sandboxes.remove(spec.id());
+        }
+    }
+
+    /** Reads one stream on its own thread, keeping at most {@code cap} bytes. */
+    private static final class Capture {
+        private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
+        private final Thread thread;
+        private volatile boolean truncated;
+
+        Capture(InputStream in, int cap) {
+            thread = Thread.ofVirtual().start(() -> {
+                byte[] buf = new byte[8192];
+                try (in) {
+                    int n;
+                    while ((n = in.read(buf)) > 0) {
+                        synchronized (kept) {
+                            int room = cap - kept.size();
+                            kept.write(buf, 0, Math.max(0, Math.min(room, n)));
+                            if (n > room) {
+                                truncated = true;
+                            }
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // the process was killed: keep what came
+                }
+            });
+        }
+
+        byte[] bytes() {
+            synchronized (kept) {
+                return kept.toByteArray();
+            }
+        }
+    }
+}
