@@ -3,6 +3,7 @@ package dev.sandbox.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -81,6 +82,22 @@ final class ApiClient {
         Multipart form = new Multipart().field("path", path).file("file", "data.bin", content);
         return call("POST", "/v1/sandboxes/{id}/files/write", id, form.contentType(),
                 HttpRequest.BodyPublishers.ofByteArray(form.bytes()));
+    }
+
+    /**
+     * As {@link #upload}, but sent chunked, without a Content-Length: the server learns the size only while it
+     * streams the file to the sandbox.
+     */
+    Response uploadChunked(String id, String path, byte[] content) {
+        Multipart form = new Multipart().field("path", path).file("file", "data.bin", content);
+        byte[] bytes = form.bytes();
+        return call("POST", "/v1/sandboxes/{id}/files/write", id, form.contentType(),
+                HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(bytes)));
+    }
+
+    /** GET /health (outside the contract's sandbox operations). */
+    Response health() {
+        return raw("GET", "/health", null, HttpRequest.BodyPublishers.noBody());
     }
 
     Response download(String id, String path) {
