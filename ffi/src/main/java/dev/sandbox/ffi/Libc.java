@@ -50,6 +50,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO);
     private static final MethodHandle FTRUNCATE = handle("ftruncate",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG), ERRNO);
+    private static final MethodHandle POLL = handle("poll",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO);
     private static final MethodHandle EVENTFD = handle("eventfd",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), ERRNO);
     private static final MethodHandle MEMFD_CREATE = handle("memfd_create",
@@ -249,6 +251,26 @@ public final class Libc {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             check("ftruncate", (int) FTRUNCATE.invokeExact(state, fd, length), state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * poll(2) on {@code count} {@link LinuxAbi#pollfd} entries of {@code fds}, waiting at most {@code timeoutMillis}
+     * (-1: no limit). Returns how many entries have events in {@code revents}; 0 on a timeout and on EINTR.
+     */
+    public static int poll(MemorySegment fds, int count, int timeoutMillis) {
+        if (count < 0 || fds.byteSize() < count * LinuxAbi.pollfd.byteSize()) {
+            throw new IllegalArgumentException("poll: " + count + " entries do not fit " + fds.byteSize() + " bytes");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int r = (int) POLL.invokeExact(state, fds, (long) count, timeoutMillis);
+            if (r == -1 && errno(state) == Errno.EINTR.value()) {
+                return 0;
+            }
+            return check("poll", r, state);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -2,7 +2,9 @@ package dev.sandbox.ffi;
 
 import static java.lang.foreign.MemoryLayout.sequenceLayout;
 import static java.lang.foreign.MemoryLayout.structLayout;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.StructLayout;
 
@@ -55,6 +57,12 @@ public final class LinuxAbi {
     public static final int EFD_NONBLOCK = 04000;
     public static final int EFD_CLOEXEC = 02000000;
 
+    // <poll.h>
+    public static final int POLLIN = 0x001;
+    public static final int POLLERR = 0x008;
+    public static final int POLLHUP = 0x010;
+    public static final int POLLNVAL = 0x020;
+
     // <signal.h>
     public static final int SIG_BLOCK = 0;
     public static final int SIG_UNBLOCK = 1;
@@ -66,6 +74,14 @@ public final class LinuxAbi {
     public static final StructLayout timespec = structLayout(
             JAVA_LONG.withName("tv_sec"),
             JAVA_LONG.withName("tv_nsec")).withName("timespec");
+
+    /*
+     * struct pollfd { int fd; short int events; short int revents; };
+     */
+    public static final StructLayout pollfd = structLayout(
+            JAVA_INT.withName("fd"),
+            JAVA_SHORT.withName("events"),
+            JAVA_SHORT.withName("revents")).withName("pollfd");
 
     /*
      * typedef struct { unsigned long int __val[1024 / (8 * sizeof (unsigned long int))]; } __sigset_t;

@@ -39,6 +39,16 @@ public record Fpu(byte[] fpr, int fcw, int fsw, int ftwx, int lastOpcode, long l
         return new Fpu(new byte[(int) FPR_SIZE], fcw, 0, 0, 0, 0, 0, new byte[(int) XMM_SIZE], mxcsr);
     }
 
+    /** The struct exactly as KVM lays it out, for a snapshot. */
+    public byte[] toBytes() {
+        return StructBytes.encode(KVM_FPU, this::write);
+    }
+
+    /** The inverse of {@link #toBytes()}; refuses any length but the struct's. */
+    public static Fpu fromBytes(byte[] bytes) {
+        return StructBytes.decode(bytes, KVM_FPU, Fpu::read);
+    }
+
     static Fpu read(MemorySegment m) {
         return new Fpu(m.asSlice(FPR, FPR_SIZE).toArray(U8), Short.toUnsignedInt(m.get(U16, FCW)),
                 Short.toUnsignedInt(m.get(U16, FSW)), Byte.toUnsignedInt(m.get(U8, FTWX)),

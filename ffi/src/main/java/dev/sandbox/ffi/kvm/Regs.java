@@ -37,6 +37,16 @@ public record Regs(long rax, long rbx, long rcx, long rdx, long rsi, long rdi, l
         return new Regs(rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp, r8, r9, r10, r11, r12, r13, r14, r15, rip, v);
     }
 
+    /** The struct exactly as KVM lays it out, for a snapshot. */
+    public byte[] toBytes() {
+        return StructBytes.encode(KvmAbi.KVM_REGS, this::write);
+    }
+
+    /** The inverse of {@link #toBytes()}; refuses any length but the struct's. */
+    public static Regs fromBytes(byte[] bytes) {
+        return StructBytes.decode(bytes, KvmAbi.KVM_REGS, Regs::read);
+    }
+
     // The struct is 18 consecutive __u64 in this order (checked against C by AbiTest).
     static Regs read(MemorySegment s) {
         long[] v = s.toArray(KvmAbi.U64);

@@ -21,6 +21,16 @@ public record Sregs(Segment cs, Segment ds, Segment es, Segment fs, Segment gs, 
         interruptBitmap = interruptBitmap.clone();
     }
 
+    /** The struct exactly as KVM lays it out, for a snapshot. */
+    public byte[] toBytes() {
+        return StructBytes.encode(KVM_SREGS, this::write);
+    }
+
+    /** The inverse of {@link #toBytes()}; refuses any length but the struct's. */
+    public static Sregs fromBytes(byte[] bytes) {
+        return StructBytes.decode(bytes, KVM_SREGS, Sregs::read);
+    }
+
     static Sregs read(MemorySegment m) {
         Segment[] seg = new Segment[SEGMENTS.length];
         for (int i = 0; i < seg.length; i++) {

@@ -40,6 +40,7 @@ class AbiTest {
             #include <stdio.h>
             #include <errno.h>
             #include <fcntl.h>
+            #include <poll.h>
             #include <signal.h>
             #include <time.h>
             #include <sys/mman.h>
