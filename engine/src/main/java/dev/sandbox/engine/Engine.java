@@ -1,6 +1,7 @@
 package dev.sandbox.engine;
 
 import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -28,6 +29,20 @@ public interface Engine extends AutoCloseable {
 
     Collection<Sandbox> sandboxes();
 
+    /**
+     * Takes back a sandbox that was paused when a previous engine on the same data dir closed or died: its snapshot
+     * is still on disk. Returns it PAUSED (the snapshot is checked on resume), or empty if there is no snapshot.
+     */
+    default Optional<Sandbox> recover(SandboxSpec spec) {
+        return Optional.empty();
+    }
+
+    /** Removes snapshots in the data dir that belong to no sandbox of this engine; returns their ids. */
+    default List<String> sweepSnapshots() {
+        return List.of();
+    }
+
+    /** Stops every running sandbox; paused ones keep their snapshots on disk for {@link #recover}. */
     @Override
     void close();
 }

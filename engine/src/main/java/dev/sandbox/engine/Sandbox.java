@@ -31,9 +31,13 @@ public interface Sandbox extends AutoCloseable {
     /** Streams the guest file to {@code out}; returns the byte count. */
     long readFile(String path, OutputStream out, long maxBytes);
 
-    /** Stops the vCPUs; the guest keeps its memory. */
+    /**
+     * Snapshots the VM to the engine's data dir and frees it (threads, fds, RAM). Calls in flight fail; calls after
+     * it fail with INVALID_STATE until {@link #resume()}.
+     */
     void pause();
 
+    /** Restores the VM from its snapshot; files and processes are as they were, the guest clock is current. */
     void resume();
 
     /** The last lines the guest wrote on its serial console, for diagnostics. */

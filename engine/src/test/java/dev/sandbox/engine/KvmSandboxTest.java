@@ -196,6 +196,7 @@ class KvmSandboxTest {
         cycle(0); // warm-up: class loading, JIT and pool threads that stay for good
         long fds = openFds();
         int threads = liveThreads();
+        long vmMaps = vmMappings();
         int cycles = 20;
         long t0 = System.nanoTime();
         for (int i = 1; i <= cycles; i++) {
@@ -208,8 +209,11 @@ class KvmSandboxTest {
         int threadsAfter = liveThreads();
         System.out.printf("after %d cycles: fds %d -> %d, threads %d -> %d%n", cycles, fds, fdsAfter, threads,
                 threadsAfter);
+        long vmMapsAfter = vmMappings();
+        System.out.printf("guest RAM and vCPU mappings: %d -> %d%n", vmMaps, vmMapsAfter);
         assertEquals(fds, fdsAfter, "open fds");
         assertEquals(threads, threadsAfter, "live threads");
+        assertEquals(vmMaps, vmMapsAfter, "guest RAM and kvm_run mappings");
     }
 
     /** A boot cut short by its timeout: BOOT_FAILED carrying the console tail. */
@@ -255,6 +259,13 @@ class KvmSandboxTest {
     private static long openFds() {
         String[] names = new java.io.File("/proc/self/fd").list();
         return names == null ? -1 : names.length;
+    }
+
+    /** Mappings of guest RAM (our memfds) and of the vCPUs' kvm_run areas in this JVM. */
+    private static long vmMappings() throws IOException {
+        try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.filter(l -> l.contains("sandbox-ram-") || l.contains("kvm-vcpu")).count();
+        }
     }
 
     /** Live threads once short-lived ones (agent readers, stop notifiers) had a moment to end. */

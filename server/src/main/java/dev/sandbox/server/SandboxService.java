@@ -318,13 +318,42 @@ final class SandboxService implements AutoCloseable {
         }
     }
 
-    /** A VM lives only as long as the process that ran it: after a restart no record may claim one. */
+    /**
+     * After a restart: a paused sandbox lives on in its snapshot files, so the engine takes it back; a running one
+     * ended with the previous process. Snapshot files no record claims are then removed.
+     */
     private void markOrphansStopped() {
         for (SandboxRecord rec : store.all()) {
-            if (rec.status().live() && engine.find(rec.id()).isEmpty()) {
-                store.update(rec.id(), r -> r.withStatus(Status.STOPPED, now(),
-                        "the server restarted; the VM ended with the previous process"));
+            if (!rec.status().live() || engine.find(rec.id()).isPresent()) {
+                continue;
             }
+            if (rec.status() == Status.PAUSED && recover(rec)) {
+                continue;
+            }
+            store.update(rec.id(), r -> r.withStatus(Status.STOPPED, now(),
+                    "the server restarted; the VM ended with the previous process"));
+        }
+        try {
+            List<String> removed = engine.sweepSnapshots();
+            if (!removed.isEmpty()) {
+                LOG.info("removed snapshots that belong to no sandbox: {}", removed);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("sweeping snapshots failed: {}", e.toString());
+        }
+    }
+
+    private boolean recover(SandboxRecord rec) {
+        try {
+            boolean found = engine.recover(new SandboxSpec(rec.id(), rec.template(), rec.vcpus(), rec.memoryMb()))
+                    .isPresent();
+            if (found) {
+                LOG.info("sandbox {} is paused on disk and can be resumed", rec.id());
+            }
+            return found;
+        } catch (RuntimeException e) {
+            LOG.warn("cannot take back paused sandbox {}: {}", rec.id(), e.toString());
+            return false;
         }
     }
 
@@ -337,11 +366,12 @@ final class SandboxService implements AutoCloseable {
     public void close() {
         LOG.info("shutting down: stopping every sandbox and flushing the store");
         for (SandboxRecord rec : store.all()) {
-            if (rec.status().live()) {
+            if (rec.status().live() && rec.status() != Status.PAUSED) {
                 closeVm(rec.id());
                 store.update(rec.id(), r -> r.withStatus(Status.STOPPED, now(), "the server shut down"));
             }
         }
+        // Paused sandboxes stay paused: the engine keeps their snapshots, and the next start takes them back.
         try {
             engine.close();
         } finally {

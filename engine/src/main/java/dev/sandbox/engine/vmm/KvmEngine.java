@@ -35,15 +35,19 @@ public final class KvmEngine implements Engine {
     static final Path KVM_PVM_MODULE = Path.of("/sys/module/kvm_pvm");
     static final String KERNEL_FILE = "vmlinux";
     static final int CONSOLE_TAIL_LINES = 40;
+    /** Not a valid sandbox id (ids start with a letter or digit), so never a sandbox's snapshot folder. */
+    static final String TEMPLATES_DIR = ".templates";
 
     private final EngineConfig config;
     private final Kvm kvm;
     private final List<CpuidEntry> supportedCpuid;
     private final MemorySegment kernel;
+    private final Snapshots snapshots;
     private final Map<Path, MemorySegment> initrds = new ConcurrentHashMap<>();
     private final Map<String, KvmSandbox> sandboxes = new ConcurrentHashMap<>();
     /** Names taken, including sandboxes still booting. */
     private final Set<String> ids = ConcurrentHashMap.newKeySet();
+    private final Map<Path, Object> templateLocks = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private KvmEngine(EngineConfig config, Kvm kvm, List<CpuidEntry> supportedCpuid, MemorySegment kernel) {
@@ -51,6 +55,7 @@ public final class KvmEngine implements Engine {
         this.kvm = kvm;
         this.supportedCpuid = supportedCpuid;
         this.kernel = kernel;
+        this.snapshots = new Snapshots(kvm, config.dataDir(), supportedCpuid, config.bootTimeout());
     }
 
     public static Engine open(EngineConfig config) {
@@ -99,7 +104,7 @@ public final class KvmEngine implements Engine {
             throw new EngineException(EngineException.Kind.INVALID_SPEC, "a sandbox named " + spec.id() + " exists");
         }
         try {
-            KvmSandbox sandbox = boot(spec, initrd(initramfs));
+            KvmSandbox sandbox = config.templates() ? fromTemplate(spec, initramfs) : boot(spec, initrd(initramfs));
             sandboxes.put(spec.id(), sandbox);
             return sandbox;
         } catch (RuntimeException | Error e) {
@@ -123,7 +128,7 @@ public final class KvmEngine implements Engine {
             vm.start();
             AgentClient agent = AgentConnector.connect(vm, deadline, AgentClient.DEFAULT_TIMEOUT);
             Duration bootTime = Duration.ofNanos(System.nanoTime() - start);
-            return new KvmSandbox(spec, vm, agent, bootTime, this::forget);
+            return new KvmSandbox(spec, new KvmSandbox.Live(vm, agent), snapshots, bootTime, this::forget);
         } catch (AgentConnector.NotReady e) {
             String tail = lastLines(vm.console().tail(), CONSOLE_TAIL_LINES);
             closeAfterFailure(vm, e);
@@ -133,6 +138,69 @@ public final class KvmEngine implements Engine {
             closeAfterFailure(vm, e);
             throw e;
         }
+    }
+
+    /**
+     * A clone of the template's snapshot at agent-ready: booted and snapshotted on first use (per template, vCPU
+     * count, memory size and guest image), then restored with RAM mapped copy-on-write from the template's memory
+     * file, which the page cache shares between clones. A template that cannot be restored is dropped and the
+     * sandbox boots; the next create makes the template again.
+     */
+    private KvmSandbox fromTemplate(SandboxSpec spec, Path initramfs) {
+        long start = System.nanoTime();
+        Path dir = templateDir(spec, initramfs);
+        synchronized (templateLocks.computeIfAbsent(dir, d -> new Object())) {
+            if (!Files.isRegularFile(dir.resolve(Snapshots.STATE_FILE))) {
+                makeTemplate(spec, initramfs, dir);
+            }
+        }
+        try {
+            KvmSandbox.Live live = snapshots.restoreFrom(dir, spec, true);
+            return new KvmSandbox(spec, live, snapshots, Duration.ofNanos(System.nanoTime() - start), this::forget);
+        } catch (EngineException e) {
+            System.getLogger(KvmEngine.class.getName()).log(System.Logger.Level.WARNING, "template " + dir
+                    + " cannot be restored; dropping it and booting " + spec.id(), e);
+            synchronized (templateLocks.computeIfAbsent(dir, d -> new Object())) {
+                Snapshots.deleteTree(dir);
+            }
+            return boot(spec, initrd(initramfs));
+        }
+    }
+
+    private void makeTemplate(SandboxSpec spec, Path initramfs, Path dir) {
+        SandboxSpec templateSpec = new SandboxSpec("template-" + spec.template(), spec.template(), spec.vcpus(),
+                spec.memoryMb());
+        KvmSandbox booted = boot(templateSpec, initrd(initramfs));
+        KvmSandbox.Live live = booted.detach();
+        try {
+            Snapshots.Saved saved = snapshots.saveTo(dir, live);
+            System.getLogger(KvmEngine.class.getName()).log(System.Logger.Level.INFO, "template {0} made after a"
+                    + " {1} ms boot: {2}", dir.getFileName(), booted.bootTime().toMillis(), saved);
+        } catch (RuntimeException e) {
+            try {
+                live.agent().close();
+                live.vm().close();
+            } finally {
+                Snapshots.deleteTree(dir);
+            }
+            throw new EngineException(EngineException.Kind.BOOT_FAILED, "snapshotting the template for "
+                    + spec.id() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** One folder per template, size and guest image: a rebuilt kernel or initramfs makes new templates. */
+    private Path templateDir(SandboxSpec spec, Path initramfs) {
+        long fingerprint;
+        try {
+            Path kernelFile = config.guestDir().resolve(KERNEL_FILE);
+            fingerprint = java.util.Objects.hash(kernelFile.toRealPath().toString(), Files.size(kernelFile),
+                    Files.getLastModifiedTime(kernelFile), initramfs.toRealPath().toString(), Files.size(initramfs),
+                    Files.getLastModifiedTime(initramfs));
+        } catch (IOException e) {
+            throw new EngineException(EngineException.Kind.CONFIG, "cannot read the guest image: " + e, e);
+        }
+        return config.dataDir().resolve(TEMPLATES_DIR).resolve("%s-%dcpu-%dmb-%08x".formatted(spec.template(),
+                spec.vcpus(), spec.memoryMb(), fingerprint));
     }
 
     private void forget(KvmSandbox sandbox) {
@@ -152,6 +220,35 @@ public final class KvmEngine implements Engine {
     }
 
     @Override
+    public Optional<Sandbox> recover(SandboxSpec spec) {
+        if (closed) {
+            throw new EngineException(EngineException.Kind.INVALID_STATE, "the engine is closed");
+        }
+        SpecLimits.check(config, spec);
+        if (!snapshots.exists(spec.id())) {
+            return Optional.empty();
+        }
+        if (!ids.add(spec.id())) {
+            throw new EngineException(EngineException.Kind.INVALID_SPEC, "a sandbox named " + spec.id() + " exists");
+        }
+        KvmSandbox sandbox = new KvmSandbox(spec, null, snapshots, Duration.ZERO, this::forget);
+        sandboxes.put(spec.id(), sandbox);
+        return Optional.of(sandbox);
+    }
+
+    @Override
+    public List<String> sweepSnapshots() {
+        List<String> removed = new ArrayList<>();
+        for (String id : snapshots.ids()) {
+            if (!ids.contains(id)) {
+                snapshots.delete(id);
+                removed.add(id);
+            }
+        }
+        return removed;
+    }
+
+    @Override
     public Optional<Sandbox> find(String id) {
         return Optional.ofNullable(sandboxes.get(id));
     }
@@ -165,9 +262,9 @@ public final class KvmEngine implements Engine {
     public void close() {
         closed = true;
         List<RuntimeException> failures = new ArrayList<>();
-        for (Sandbox s : sandboxes()) {
+        for (KvmSandbox s : List.copyOf(sandboxes.values())) {
             try {
-                s.close();
+                s.release();
             } catch (RuntimeException e) {
                 failures.add(e);
             }

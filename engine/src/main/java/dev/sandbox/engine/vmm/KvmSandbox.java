@@ -14,26 +14,37 @@ import java.time.Duration;
 import java.util.function.Consumer;
 
 /**
- * A booted microVM with its agent connection. Guest calls go to the agent; pause/resume park the vCPUs in memory.
- * When the VM stops on its own (guest reboot/poweroff, KVM failure) the agent connection is closed so calls in flight
- * fail at once instead of waiting for their timeouts.
+ * A microVM with its agent connection, or, while paused, its snapshot on disk. Guest calls go to the agent. Pausing
+ * writes the VM to its snapshot folder and frees it (threads, fds, RAM); resuming builds a new VM from those files
+ * and connects to the agent again ({@link Snapshots} does both). When the VM stops on its own (guest
+ * reboot/poweroff, KVM failure) the agent connection is closed so calls in flight fail at once.
  */
 final class KvmSandbox implements Sandbox {
+    private static final System.Logger LOG = System.getLogger(KvmSandbox.class.getName());
+
+    /** A running VM and the agent in it. */
+    record Live(Microvm vm, AgentClient agent) {
+        Live {
+            vm.stopped().thenRun(() -> Thread.ofVirtual().name(vm.name() + "-stopped").start(agent::close));
+        }
+    }
+
     private final SandboxSpec spec;
-    private final Microvm vm;
-    private final AgentClient agent;
+    private final Snapshots snapshots;
     private final Consumer<KvmSandbox> onClose;
     private final Duration bootTime;
-    private volatile boolean paused;
+    /** Null while paused. */
+    private volatile Live live;
+    /** Why a pause or resume broke the sandbox, or null. */
+    private volatile String failure;
     private volatile boolean closed;
 
-    KvmSandbox(SandboxSpec spec, Microvm vm, AgentClient agent, Duration bootTime, Consumer<KvmSandbox> onClose) {
+    KvmSandbox(SandboxSpec spec, Live live, Snapshots snapshots, Duration bootTime, Consumer<KvmSandbox> onClose) {
         this.spec = spec;
-        this.vm = vm;
-        this.agent = agent;
+        this.live = live;
+        this.snapshots = snapshots;
         this.bootTime = bootTime;
         this.onClose = onClose;
-        vm.stopped().thenRun(() -> Thread.ofVirtual().name(spec.id() + "-stopped").start(agent::close));
     }
 
     @Override
@@ -51,71 +62,90 @@ final class KvmSandbox implements Sandbox {
         return bootTime;
     }
 
-    /** Why the VM stopped, or null while it runs. */
+    /** Why the VM stopped, or null while it runs or is paused. */
     public StopReason stopReason() {
-        return vm.stopped().getNow(null);
+        Live l = live;
+        return l == null ? null : l.vm().stopped().getNow(null);
     }
 
     @Override
     public State state() {
-        StopReason reason = vm.stopped().getNow(null);
+        if (closed) {
+            return State.STOPPED;
+        }
+        if (failure != null) {
+            return State.FAILED;
+        }
+        Live l = live;
+        if (l == null) {
+            return State.PAUSED;
+        }
+        StopReason reason = l.vm().stopped().getNow(null);
         if (reason != null) {
             return reason instanceof StopReason.Failed ? State.FAILED : State.STOPPED;
         }
-        return closed ? State.STOPPED : paused ? State.PAUSED : State.RUNNING;
+        return State.RUNNING;
     }
 
     @Override
     public ExecResult exec(ExecRequest request) {
-        requireRunning("exec");
-        return agent.exec(request);
+        return running("exec").agent().exec(request);
     }
 
     @Override
     public void writeFile(String path, InputStream content, int mode) {
-        requireRunning("writeFile");
-        agent.writeFile(path, content, mode);
+        running("writeFile").agent().writeFile(path, content, mode);
     }
 
     @Override
     public long readFile(String path, OutputStream out, long maxBytes) {
-        requireRunning("readFile");
-        return agent.readFile(path, out, maxBytes, AgentClient.DEFAULT_TIMEOUT);
+        return running("readFile").agent().readFile(path, out, maxBytes, AgentClient.DEFAULT_TIMEOUT);
     }
 
     /** Round trip to the agent. */
     public Duration ping() {
-        requireRunning("ping");
-        return agent.ping();
+        return running("ping").agent().ping();
     }
 
+    /**
+     * Snapshots the VM to disk and frees it. Calls in flight on the agent fail (the connection goes first). If the
+     * snapshot cannot be written the sandbox is FAILED: its devices were already stopped.
+     */
     @Override
     public synchronized void pause() {
-        requireRunning("pause");
+        Live l = running("pause");
+        long t0 = System.nanoTime();
         try {
-            vm.pause();
-        } catch (IllegalStateException e) {
-            throw new EngineException(EngineException.Kind.VM_FAILED, "pausing " + id() + " failed", e);
+            Snapshots.Saved saved = snapshots.save(id(), l);
+            live = null;
+            LOG.log(System.Logger.Level.INFO, "paused {0} in {1} ms: {2}", id(), (System.nanoTime() - t0) / 1_000_000,
+                    saved);
+        } catch (RuntimeException e) {
+            failure = "pausing failed: " + e.getMessage();
+            closeQuietly(l);
+            throw new EngineException(EngineException.Kind.VM_FAILED, "pausing " + id() + " failed: "
+                    + e.getMessage(), e);
         }
-        paused = true;
     }
 
+    /**
+     * Builds the VM again from its snapshot and reconnects to the agent. A snapshot that cannot be restored (corrupt,
+     * or refused by KVM) leaves the sandbox PAUSED with its files as they were, and the error says why.
+     */
     @Override
     public synchronized void resume() {
         if (state() != State.PAUSED) {
             throw new EngineException(EngineException.Kind.INVALID_STATE, id() + " is " + state() + ", not PAUSED");
         }
-        try {
-            vm.resume();
-        } catch (IllegalStateException e) {
-            throw new EngineException(EngineException.Kind.VM_FAILED, "resuming " + id() + " failed", e);
-        }
-        paused = false;
+        long t0 = System.nanoTime();
+        live = snapshots.restore(spec);
+        LOG.log(System.Logger.Level.INFO, "resumed {0} in {1} ms", id(), (System.nanoTime() - t0) / 1_000_000);
     }
 
     @Override
     public String consoleTail() {
-        return vm.console().tail();
+        Live l = live;
+        return l == null ? "" : l.vm().console().tail();
     }
 
     @Override
@@ -127,19 +157,59 @@ final class KvmSandbox implements Sandbox {
             closed = true;
         }
         try {
-            agent.close();
-            vm.close();
+            Live l = live;
+            if (l != null) {
+                l.agent().close();
+                l.vm().close();
+            }
         } finally {
-            onClose.accept(this);
+            try {
+                snapshots.delete(id());
+            } finally {
+                onClose.accept(this);
+            }
         }
     }
 
-    private void requireRunning(String what) {
+    /** For making a template: hands over the running VM and agent, leaving this sandbox closed and empty. */
+    synchronized Live detach() {
+        Live l = running("detach");
+        live = null;
+        closed = true;
+        onClose.accept(this);
+        return l;
+    }
+
+    /** For the engine's close: a paused sandbox keeps its snapshot on disk (see Engine#recover); others close. */
+    void release() {
+        synchronized (this) {
+            if (!closed && live == null && failure == null) {
+                closed = true;
+                onClose.accept(this);
+                return;
+            }
+        }
+        close();
+    }
+
+    private Live running(String what) {
+        Live l = live;
         State state = state();
-        if (state != State.RUNNING) {
-            StopReason reason = vm.stopped().getNow(null);
+        if (state != State.RUNNING || l == null) {
+            StopReason reason = l == null ? null : l.vm().stopped().getNow(null);
+            String why = failure != null ? " (" + failure + ")" : reason == null ? "" : " (" + reason.describe() + ")";
             throw new EngineException(EngineException.Kind.INVALID_STATE, "cannot " + what + ": sandbox " + id()
-                    + " is " + state + (reason == null ? "" : " (" + reason.describe() + ")"));
+                    + " is " + state + why);
+        }
+        return l;
+    }
+
+    private static void closeQuietly(Live l) {
+        try {
+            l.agent().close();
+            l.vm().close();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "releasing a VM after a failed pause", e);
         }
     }
 }

@@ -1,12 +1,18 @@
 package dev.sandbox.engine.vmm;
 
 import dev.sandbox.engine.vmm.devices.legacy.ConsoleLog;
+import dev.sandbox.engine.vmm.devices.legacy.Serial8250;
+import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
+import dev.sandbox.engine.vmm.snapshot.MemoryImage;
+import dev.sandbox.engine.vmm.snapshot.MicrovmSnapshot;
 import dev.sandbox.engine.vmm.devices.virtio.vsock.VirtioVsock;
 import dev.sandbox.engine.vmm.vstate.StopReason;
 import dev.sandbox.engine.vmm.vstate.Vcpu;
 import dev.sandbox.engine.vmm.vstate.VcpuCommand;
+import dev.sandbox.engine.vmm.vstate.VcpuSnapshot;
 import dev.sandbox.engine.vmm.vstate.VcpuState;
 import dev.sandbox.engine.vmm.vstate.Vm;
+import dev.sandbox.engine.vmm.vstate.VmSnapshot;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,8 +35,14 @@ public final class Microvm implements AutoCloseable {
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final ConsoleLog console;
     private final VirtioVsock vsock;
-    /** Released after the vCPUs and before the VM (devices' threads, eventfds). */
+    /** Threads that work on device state (ioeventfd loop, vsock worker): stopped first, and before a snapshot. */
+    private final List<AutoCloseable> deviceThreads = new ArrayList<>();
+    /** Released after the vCPUs and device threads, before the VM (eventfds). */
     private final List<AutoCloseable> resources = new ArrayList<>();
+    private Serial8250 serial;
+    /** The image this VM's RAM was restored from (its base file is mapped copy-on-write), or null if it booted. */
+    private volatile MemoryImage memoryBase;
+    private final List<MmioTransport> transports = new ArrayList<>();
     private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
     private boolean closed;
 
@@ -46,9 +58,69 @@ public final class Microvm implements AutoCloseable {
         vcpus.add(vcpu);
     }
 
+    /** Builder only: a thread that touches device state, stopped after the vCPUs. */
+    public void addDeviceThread(AutoCloseable thread) {
+        deviceThreads.add(thread);
+    }
+
+    /** Builder only: the devices whose state a snapshot keeps, transports in slot order. */
+    public void addDevices(Serial8250 serial, List<MmioTransport> transports) {
+        this.serial = serial;
+        this.transports.addAll(transports);
+    }
+
+    public void setMemoryBase(MemoryImage base) {
+        this.memoryBase = base;
+    }
+
+    public MemoryImage memoryBase() {
+        return memoryBase;
+    }
+
+    public Serial8250 serial() {
+        return serial;
+    }
+
+    public List<MmioTransport> transports() {
+        return List.copyOf(transports);
+    }
+
+    public List<Vcpu> vcpus() {
+        return List.copyOf(vcpus);
+    }
+
+    /**
+     * The state of a paused microVM, RAM aside. Stops the device threads first so that nothing changes a queue
+     * while it is read; the VM can then only be closed (its devices no longer work), which is what pausing to a
+     * snapshot does next.
+     */
+    public synchronized MicrovmSnapshot snapshot(int[] listedMsrs, boolean xsave) {
+        List<Exception> failures = new ArrayList<>();
+        stopDeviceThreads(failures);
+        if (!failures.isEmpty()) {
+            throw new IllegalStateException("device threads of " + name + " did not stop", failures.getFirst());
+        }
+        VmSnapshot vmState = VmSnapshot.capture(vm.fd());
+        List<VcpuSnapshot> states = vcpus.stream()
+                .map(v -> VcpuSnapshot.capture(v.pausedFd(), listedMsrs, xsave)).toList();
+        return new MicrovmSnapshot(vm.memorySize(), memoryBase, vmState, states, serial.state(),
+                transports.stream().map(MmioTransport::state).toList(), console.tail());
+    }
+
+    private void stopDeviceThreads(List<Exception> failures) {
+        for (int i = deviceThreads.size() - 1; i >= 0; i--) {
+            closeInto(deviceThreads.get(i), failures);
+        }
+        deviceThreads.clear();
+    }
+
     /** Builder only: something to release after the vCPUs stopped and before the VM goes. */
     public void addResource(AutoCloseable resource) {
         resources.add(resource);
+    }
+
+    public String name() {
+        return name;
     }
 
     public Vm vm() {
@@ -121,6 +193,7 @@ public final class Microvm implements AutoCloseable {
         for (Vcpu vcpu : vcpus) {
             closeInto(vcpu, failures);
         }
+        stopDeviceThreads(failures);
         for (int i = resources.size() - 1; i >= 0; i--) {
             closeInto(resources.get(i), failures);
         }

@@ -14,7 +14,8 @@ public final class BootCommandLine {
     static final String BASE = "console=ttyS0 reboot=k panic=1 pci=off nomodule i8042.noaux i8042.nomux"
             + " i8042.nopnp i8042.dumbkbd quiet";
     /** What the agent accepts as a hostname (it ignores anything else). */
-    private static final Pattern HOSTNAME = Pattern.compile("[A-Za-z0-9.-]{1,64}");
+    // Starts with a letter or digit: the id also names the sandbox's snapshot folder, so "." and ".." must not pass.
+    private static final Pattern HOSTNAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9.-]{0,63}");
     /** Extra parameters for debugging a boot, e.g. {@code -Dsandbox.vmm.cmdline.extra=earlyprintk=serial}. */
     private static final String EXTRA = System.getProperty("sandbox.vmm.cmdline.extra", "");
 

@@ -22,7 +22,7 @@ public final class SpecLimits {
     /** Validates {@code spec}; returns the template's initramfs file. */
     public static Path check(EngineConfig config, SandboxSpec spec) {
         if (!BootCommandLine.validHostname(spec.id())) {
-            throw invalid("id must be 1..64 characters of [A-Za-z0-9.-]: '" + spec.id() + "'");
+            throw invalid("id must be 1..64 characters of [A-Za-z0-9.-], starting with a letter or digit: '" + spec.id() + "'");
         }
         int maxVcpus = Math.min(config.maxVcpus(), MpTable.MAX_CPUS);
         if (spec.vcpus() < 1 || spec.vcpus() > maxVcpus) {

@@ -52,6 +52,27 @@ public final class Vcpu implements AutoCloseable {
         return state;
     }
 
+    /**
+     * The fd of a paused vCPU, for reading its state from another thread: its own thread is parked on the command
+     * queue, out of KVM_RUN, with the last instruction completed (see {@code settle}).
+     */
+    public VcpuFd pausedFd() {
+        if (state != VcpuState.PAUSED) {
+            throw new IllegalStateException("vCPU " + id() + " is " + state + ", not PAUSED");
+        }
+        return fd;
+    }
+
+    /** The fd of a vCPU whose thread has not started, for restoring its state. */
+    public VcpuFd unstartedFd() {
+        synchronized (this) {
+            if (thread != null) {
+                throw new IllegalStateException("vCPU " + id() + " already started");
+            }
+        }
+        return fd;
+    }
+
     /** Starts the thread; the vCPU must be configured. */
     public synchronized void start(String name) {
         if (thread != null) {
@@ -159,7 +180,11 @@ public final class Vcpu implements AutoCloseable {
         while (true) {
             Request request;
             while ((request = state == VcpuState.PAUSED ? commands.take() : commands.poll()) != null) {
-                state = state.on(request.command());
+                VcpuState next = state.on(request.command());
+                if (state == VcpuState.RUNNING && next == VcpuState.PAUSED) {
+                    settle(k);
+                }
+                state = next;
                 request.done().complete(state);
                 if (state == VcpuState.FINISHED) {
                     return null;
@@ -175,6 +200,22 @@ public final class Vcpu implements AutoCloseable {
                     return withRegisters(stop.reason());
                 }
             }
+        }
+    }
+
+    /**
+     * Completes an instruction whose port or MMIO access was just handled: KVM finishes it on the next KVM_RUN, so
+     * a paused vCPU's registers are only whole (and fit for a snapshot) after one run that enters no guest code.
+     */
+    private void settle(VcpuKicker k) {
+        fd.setImmediateExit(true);
+        try {
+            VcpuExit exit = fd.run();
+            if (!(exit instanceof VcpuExit.Intr)) {
+                LOG.log(System.Logger.Level.WARNING, "vCPU {0}: settling before a pause gave {1}", id(), exit);
+            }
+        } finally {
+            k.acknowledge();
         }
     }
 

@@ -4,9 +4,13 @@ import dev.sandbox.engine.vmm.arch.Layout;
 import dev.sandbox.engine.vmm.memory.GuestMemory;
 import dev.sandbox.ffi.Mapping;
 import dev.sandbox.ffi.MemFd;
+import dev.sandbox.ffi.PageMap;
 import dev.sandbox.ffi.kvm.Kvm;
 import dev.sandbox.ffi.kvm.KvmConstants;
 import dev.sandbox.ffi.kvm.VmFd;
+
+import java.nio.file.Path;
+import java.util.BitSet;
 
 /**
  * One KVM VM: its fd, guest RAM (a memfd mapped {@code MAP_SHARED} at guest physical 0, so a snapshot can later write
@@ -24,6 +28,7 @@ public final class Vm implements AutoCloseable {
     private final Mapping mapping;
     private final GuestMemory memory;
 
+    /** {@code memoryFile} is null when RAM is a private mapping of a snapshot's memory file. */
     private Vm(VmFd fd, MemFd memoryFile, Mapping mapping) {
         this.fd = fd;
         this.memoryFile = memoryFile;
@@ -56,6 +61,39 @@ public final class Vm implements AutoCloseable {
         }
     }
 
+    /**
+     * A VM whose RAM is {@code memoryFile} (a snapshot's, exactly {@code memorySize} bytes) mapped copy-on-write:
+     * the file is never written, pages are read as the guest touches them, and clones of one file share them.
+     */
+    public static Vm restore(Kvm kvm, Path memoryFile, long memorySize) {
+        if (memorySize <= 0 || memorySize > Layout.MMIO_GAP_START || memorySize % 4096 != 0) {
+            throw new IllegalArgumentException("guest memory of 0x%x bytes".formatted(memorySize));
+        }
+        VmFd fd = kvm.createVm();
+        Mapping mapping = null;
+        try {
+            fd.setTssAddr(TSS_ADDRESS);
+            fd.setIdentityMapAddr(IDENTITY_MAP_ADDRESS);
+            fd.createIrqchip();
+            fd.createPit2(KvmConstants.KVM_PIT_SPEAKER_DUMMY);
+            mapping = Mapping.ofFile(memoryFile, 0, memorySize, Mapping.Sharing.PRIVATE, true);
+            fd.setUserMemoryRegion(MEMORY_SLOT, 0, 0, mapping);
+            return new Vm(fd, null, mapping);
+        } catch (RuntimeException e) {
+            closeQuietly(mapping, e);
+            closeQuietly(fd, e);
+            throw e;
+        }
+    }
+
+    /** RAM pages written since a restored VM's file was mapped; meaningless for a booted VM's shared memfd. */
+    public BitSet writtenPages() {
+        if (memoryFile != null) {
+            throw new IllegalStateException("a booted VM's RAM is a shared memfd: every page counts");
+        }
+        return PageMap.writtenPages(mapping);
+    }
+
     public VmFd fd() {
         return fd;
     }
@@ -72,6 +110,9 @@ public final class Vm implements AutoCloseable {
     public void close() {
         RuntimeException failure = null;
         for (AutoCloseable c : new AutoCloseable[] {fd, mapping, memoryFile}) {
+            if (c == null) {
+                continue;
+            }
             try {
                 c.close();
             } catch (Exception e) {

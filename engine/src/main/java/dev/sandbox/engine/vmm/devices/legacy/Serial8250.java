@@ -62,6 +62,47 @@ public final class Serial8250 implements BusDevice {
         this.irq = irq;
     }
 
+    /** The registers and unread input, for a snapshot. */
+    public record State(int ier, int lcr, int mcr, int scr, int divisorLow, int divisorHigh, boolean fifoEnabled,
+                        boolean thrEmptyPending, byte[] rx) {
+        public State {
+            rx = rx.clone();
+        }
+
+        @Override
+        public byte[] rx() {
+            return rx.clone();
+        }
+    }
+
+    public synchronized State state() {
+        byte[] pending = new byte[rx.size()];
+        int i = 0;
+        for (byte b : rx) {
+            pending[i++] = b;
+        }
+        return new State(ier, lcr, mcr, scr, divisorLow, divisorHigh, fifoEnabled, thrEmptyPending, pending);
+    }
+
+    /** Takes a saved state (untrusted): register values are masked to what the guest could have written. */
+    public synchronized void restore(State s) {
+        if (s.rx().length > RX_FIFO_CAPACITY) {
+            throw new IllegalArgumentException("saved serial input of " + s.rx().length + " bytes");
+        }
+        ier = s.ier() & IER_MASK;
+        lcr = s.lcr() & 0xff;
+        mcr = s.mcr() & 0xff;
+        scr = s.scr() & 0xff;
+        divisorLow = s.divisorLow() & 0xff;
+        divisorHigh = s.divisorHigh() & 0xff;
+        fifoEnabled = s.fifoEnabled();
+        thrEmptyPending = s.thrEmptyPending();
+        rx.clear();
+        for (byte b : s.rx()) {
+            rx.add(b);
+        }
+    }
+
     /** Queues bytes typed at the console; returns how many fit in the receive FIFO. */
     public synchronized int enqueueInput(byte[] bytes) {
         int accepted = 0;

@@ -29,7 +29,7 @@ public final class MmioTransport implements BusDevice {
     static final int QUEUE_NUM_MAX = 0x034;
     static final int QUEUE_NUM = 0x038;
     static final int QUEUE_READY = 0x044;
-    static final int QUEUE_NOTIFY = 0x050;
+    public static final int QUEUE_NOTIFY = 0x050;
     static final int INTERRUPT_STATUS = 0x060;
     static final int INTERRUPT_ACK = 0x064;
     static final int STATUS = 0x070;
@@ -83,6 +83,64 @@ public final class MmioTransport implements BusDevice {
     /** Why the device asked for a reset, or null; for diagnostics. */
     public String failure() {
         return failure;
+    }
+
+    public int queueCount() {
+        return queues.size();
+    }
+
+    /** A QueueNotify delivered through an ioeventfd, on the device thread. */
+    public void queueNotified(int index) {
+        notifyQueue(index);
+    }
+
+    /** What a snapshot keeps of the transport; the device's own state is its business. */
+    public record State(int status, long driverFeatures, int deviceFeaturesSel, int driverFeaturesSel, int queueSel,
+                        int interruptStatus, int configGeneration, boolean needsReset, List<Queue.State> queues) {
+        public State {
+            queues = List.copyOf(queues);
+        }
+    }
+
+    /** Call with the vCPUs paused and the device quiet (no notification in flight). */
+    public synchronized State state() {
+        return new State(status, driverFeatures, deviceFeaturesSel, driverFeaturesSel, queueSel, interruptStatus.get(),
+                configGeneration.get(), needsReset, queues.stream().map(Queue::state).toList());
+    }
+
+    /**
+     * Takes a saved state before the restored VM runs; a driver that had finished setting up gets its device
+     * activated again on the same queues. The state is untrusted: anything the driver could not have set up is
+     * refused with IllegalArgumentException.
+     */
+    public synchronized void restore(State s) {
+        if (s.queues().size() != queues.size()) {
+            throw new IllegalArgumentException("saved transport has %d queues, device %d has %d"
+                    .formatted(s.queues().size(), device.deviceType(), queues.size()));
+        }
+        for (int i = 0; i < queues.size(); i++) {
+            queues.get(i).restore(s.queues().get(i));
+        }
+        status = s.status();
+        driverFeatures = s.driverFeatures();
+        deviceFeaturesSel = s.deviceFeaturesSel();
+        driverFeaturesSel = s.driverFeaturesSel();
+        queueSel = s.queueSel();
+        interruptStatus.set(s.interruptStatus() & (INTERRUPT_VRING | INTERRUPT_CONFIG));
+        configGeneration.set(s.configGeneration());
+        needsReset = s.needsReset();
+        if ((status & STATUS_DRIVER_OK) != 0 && !needsReset) {
+            if ((status & STATUS_FEATURES_OK) == 0 || !featuresAcceptable()) {
+                throw new IllegalArgumentException("saved transport of device %d is live without acceptable features"
+                        .formatted(device.deviceType()));
+            }
+            String invalid = firstInvalidQueue();
+            if (invalid != null) {
+                throw new IllegalArgumentException("saved queue of device %d: %s".formatted(device.deviceType(),
+                        invalid));
+            }
+            device.activate(memory, List.copyOf(queues), driverFeatures, signals);
+        }
     }
 
     /** The status register as the driver reads it. */

@@ -86,6 +86,37 @@ public final class Queue {
         usedRing = address;
     }
 
+    /** What a snapshot keeps of a queue: the driver's configuration and the device's positions in the rings. */
+    public record State(int size, boolean ready, long descriptorTable, long availableRing, long usedRing,
+                        int nextAvailable, int nextUsed) {
+    }
+
+    public State state() {
+        return new State(size, ready, descriptorTable, availableRing, usedRing, nextAvailable, nextUsed);
+    }
+
+    /**
+     * Takes a saved state (untrusted: from a snapshot file). Sizes and ring indexes are checked here; addresses by
+     * {@link #validate} once the transport activates the device.
+     */
+    public void restore(State s) {
+        if (s.size() < 1 || s.size() > maxSize || Integer.bitCount(s.size()) != 1) {
+            throw new IllegalArgumentException("saved queue size %d is not a power of two up to %d"
+                    .formatted(s.size(), maxSize));
+        }
+        if ((s.nextAvailable() & ~0xffff) != 0 || (s.nextUsed() & ~0xffff) != 0) {
+            throw new IllegalArgumentException("saved ring index out of range: avail %d, used %d"
+                    .formatted(s.nextAvailable(), s.nextUsed()));
+        }
+        size = s.size();
+        ready = s.ready();
+        descriptorTable = s.descriptorTable();
+        availableRing = s.availableRing();
+        usedRing = s.usedRing();
+        nextAvailable = s.nextAvailable();
+        nextUsed = s.nextUsed();
+    }
+
     /** Returns to the state after a device reset. */
     public void reset() {
         size = maxSize;

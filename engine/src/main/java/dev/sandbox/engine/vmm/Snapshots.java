@@ -1,0 +1,300 @@
+package dev.sandbox.engine.vmm;
+
+import dev.sandbox.engine.EngineException;
+import dev.sandbox.engine.SandboxSpec;
+import dev.sandbox.engine.agent.AgentClient;
+import dev.sandbox.engine.agent.ExecRequest;
+import dev.sandbox.engine.agent.ExecResult;
+import dev.sandbox.engine.vmm.arch.CpuidEntry;
+import dev.sandbox.engine.vmm.builder.MicrovmBuilder;
+import dev.sandbox.engine.vmm.snapshot.MemoryFile;
+import dev.sandbox.engine.vmm.snapshot.MemoryImage;
+import dev.sandbox.engine.vmm.snapshot.MicrovmSnapshot;
+import dev.sandbox.engine.vmm.snapshot.SnapshotCodec;
+import dev.sandbox.engine.vmm.snapshot.SnapshotFile;
+import dev.sandbox.engine.vmm.snapshot.SnapshotFormatException;
+import dev.sandbox.ffi.kvm.Kvm;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Pause and resume through snapshots: each sandbox has a folder under the engine's data dir with {@code vmstate}
+ * (the {@link MicrovmSnapshot} in a checksummed {@link SnapshotFile}) and {@code memory} (guest RAM, sparse).
+ * A resumed VM maps that memory file copy-on-write; the next pause writes a new one and renames it over the old.
+ */
+final class Snapshots {
+    private static final System.Logger LOG = System.getLogger(Snapshots.class.getName());
+    static final String STATE_FILE = "vmstate";
+    static final String MEMORY_FILE = "memory";
+    static final long MAX_STATE = 16L << 20;
+    static final Duration SYNC_TIMEOUT = Duration.ofSeconds(10);
+
+    /** What a pause left on disk, and where its time went (for the log). */
+    record Saved(long stateBytes, long memoryDataBytes, long memorySize, String steps) {
+        @Override
+        public String toString() {
+            return "state %d KiB, memory %d MiB written of %d MiB; %s".formatted(stateBytes >> 10,
+                    memoryDataBytes >> 20, memorySize >> 20, steps);
+        }
+    }
+
+    private final Kvm kvm;
+    private final Path dataDir;
+    private final List<CpuidEntry> supportedCpuid;
+    private final int[] listedMsrs;
+    private final boolean xsave;
+    private final Duration agentTimeout;
+    private final SecureRandom random = new SecureRandom();
+
+    Snapshots(Kvm kvm, Path dataDir, List<CpuidEntry> supportedCpuid, Duration agentTimeout) {
+        this.kvm = kvm;
+        this.dataDir = dataDir;
+        this.supportedCpuid = List.copyOf(supportedCpuid);
+        this.listedMsrs = kvm.msrIndexList();
+        // CPUID.1:ECX bit 26: without XSAVE (the nested test host) KVM keeps no XSAVE area or XCRs worth saving.
+        this.xsave = supportedCpuid.stream().anyMatch(e -> e.function() == 1 && (e.ecx() & (1 << 26)) != 0);
+        this.agentTimeout = agentTimeout;
+    }
+
+    Path folder(String id) {
+        return dataDir.resolve(id);
+    }
+
+    /**
+     * Flushes the guest's file systems, drops the agent connection, parks the vCPUs, writes state and RAM, then
+     * frees the VM. Throws if anything fails; the caller then closes the VM.
+     */
+    Saved save(String id, KvmSandbox.Live live) {
+        return saveTo(folder(id), live);
+    }
+
+    /** {@link #save} into {@code dir}: a sandbox's folder, or a template's. */
+    Saved saveTo(Path target, KvmSandbox.Live live) {
+        Steps steps = new Steps();
+        try {
+            live.agent().quiesce(SYNC_TIMEOUT);
+        } catch (RuntimeException e) {
+            // a guest that cannot sync still pauses: memory holds everything, the page cache included
+        }
+        live.agent().close();
+        steps.done("sync");
+        Microvm vm = live.vm();
+        vm.pause();
+        steps.done("vcpus");
+        MicrovmSnapshot state = vm.snapshot(listedMsrs, xsave);
+        steps.done("state");
+        try {
+            Path dir = Files.createDirectories(target);
+            long memorySize = vm.vm().memorySize();
+            MemorySegment ram = vm.vm().memory().slice(0, memorySize);
+            MemoryImage base = vm.memoryBase();
+            MemoryImage image;
+            long dataBytes;
+            if (base == null) { // booted: its RAM becomes a base, all of it (sparse)
+                dataBytes = MemoryFile.write(ram, dir.resolve(MEMORY_FILE));
+                image = MemoryImage.of(dir.resolve(MEMORY_FILE));
+            } else { // restored: only the pages written since, on top of the base it was restored from
+                String name = "delta-" + Long.toHexString(random.nextLong() & Long.MAX_VALUE);
+                MemoryFile.Delta delta = MemoryFile.writeDelta(ram, vm.vm().writtenPages(), dir.resolve(name));
+                image = base.withDelta(name, delta.pages(), delta.crc());
+                dataBytes = delta.pages() * 4096;
+            }
+            steps.done("memory");
+            byte[] payload = SnapshotCodec.encode(state.withMemory(image));
+            SnapshotFile.write(dir.resolve(STATE_FILE), payload);
+            removeDeltasBut(dir, image.delta());
+            steps.done("vmstate");
+            vm.close();
+            steps.done("free");
+            return new Saved(payload.length, dataBytes, memorySize, steps.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the snapshot to " + target + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Deltas of earlier pauses: the new vmstate no longer names them. */
+    private static void removeDeltasBut(Path dir, String keep) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().startsWith("delta-")).toList()) {
+                if (!f.getFileName().toString().equals(keep)) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+    }
+
+    /** Milliseconds per named step, for logs. */
+    private static final class Steps {
+        private final StringBuilder text = new StringBuilder();
+        private long last = System.nanoTime();
+
+        void done(String step) {
+            long now = System.nanoTime();
+            text.append(text.isEmpty() ? "" : ", ").append(step).append(' ').append((now - last) / 1_000_000)
+                    .append(" ms");
+            last = now;
+        }
+
+        @Override
+        public String toString() {
+            return text.toString();
+        }
+    }
+
+    /** A running VM built from the sandbox's snapshot, with its agent answering again and its clock set. */
+    KvmSandbox.Live restore(SandboxSpec spec) {
+        return restoreFrom(folder(spec.id()), spec, false);
+    }
+
+    /** The snapshot in {@code dir}, decoded and checked against {@code spec}; its memory file is checked too. */
+    MicrovmSnapshot read(Path dir, SandboxSpec spec) {
+        try {
+            MicrovmSnapshot state = SnapshotCodec.decode(SnapshotFile.read(dir.resolve(STATE_FILE), MAX_STATE));
+            if (state.vcpus().size() != spec.vcpus() || state.memoryBytes() != (long) spec.memoryMb() << 20) {
+                throw new SnapshotFormatException("the snapshot is of a VM with %d vCPUs and %d bytes of RAM, the"
+                        .formatted(state.vcpus().size(), state.memoryBytes()) + " sandbox has %d and %d MiB"
+                        .formatted(spec.vcpus(), spec.memoryMb()));
+            }
+            state.memory().checkBase(state.memoryBytes());
+            if (state.memory().hasDelta() && !Files.isRegularFile(dir.resolve(state.memory().delta()))) {
+                throw new SnapshotFormatException("the memory delta " + state.memory().delta() + " is missing");
+            }
+            return state;
+        } catch (IOException | SnapshotFormatException e) {
+            throw new EngineException(EngineException.Kind.VM_FAILED, "the snapshot in " + dir + " cannot be"
+                    + " restored: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Builds a VM from the snapshot in {@code dir} (its RAM mapped copy-on-write from there) under {@code spec}'s
+     * name and reconnects to the agent. A {@code clone} (of a template) also gets its own hostname; every restored
+     * VM gets the current time and fresh entropy.
+     */
+    KvmSandbox.Live restoreFrom(Path dir, SandboxSpec spec, boolean clone) {
+        Steps steps = new Steps();
+        MicrovmSnapshot state = read(dir, spec);
+        steps.done("read");
+        Microvm vm;
+        try {
+            MemoryImage image = state.memory();
+            vm = MicrovmBuilder.restore(kvm, new MicrovmBuilder.RestoreRequest(spec.id(), state, image.base(),
+                    supportedCpuid, ram -> applyDelta(dir, image, ram)));
+            vm.setMemoryBase(image.withDelta("", 0, 0));
+            steps.done("build");
+        } catch (RuntimeException e) {
+            throw new EngineException(EngineException.Kind.VM_FAILED, "restoring " + spec.id() + " from " + dir
+                    + " failed: " + e.getMessage(), e);
+        }
+        try {
+            vm.start();
+            vm.vsock().sendTransportReset();
+            AgentClient agent = AgentConnector.connect(vm, System.nanoTime() + agentTimeout.toNanos(),
+                    AgentClient.DEFAULT_TIMEOUT);
+            steps.done("agent");
+            KvmSandbox.Live live = new KvmSandbox.Live(vm, agent);
+            if (clone) {
+                rename(agent, spec.id());
+            }
+            resync(agent);
+            steps.done("resync");
+            LOG.log(System.Logger.Level.INFO, "restored {0} from {1}: {2}", spec.id(), dir, steps);
+            return live;
+        } catch (AgentConnector.NotReady | RuntimeException e) {
+            try {
+                vm.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw new EngineException(EngineException.Kind.VM_FAILED, "the agent of " + spec.id()
+                    + " did not come back after restoring: " + e.getMessage(), e);
+        }
+    }
+
+    private static void applyDelta(Path dir, MemoryImage image, MemorySegment ram) {
+        if (!image.hasDelta()) {
+            return;
+        }
+        try {
+            MemoryFile.applyDelta(dir.resolve(image.delta()), new MemoryFile.Delta(image.deltaPages(),
+                    image.deltaCrc()), ram);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading the memory delta failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** A clone boots with its template's hostname; the id is valid as a hostname (SpecLimits checked it). */
+    private static void rename(AgentClient agent, String hostname) {
+        ExecResult r = agent.exec(ExecRequest.of("hostname", hostname).withTimeout(SYNC_TIMEOUT));
+        if (r.exitCode() != 0) {
+            throw new IllegalStateException("setting the hostname failed: " + r.stderrText());
+        }
+    }
+
+    /**
+     * The guest's wall clock stood still while paused, and its RNG state is a copy of the one before: the agent sets
+     * the one (CLOCK) and adds fresh host randomness to the other (ENTROPY, credited, RNDADDENTROPY).
+     */
+    private void resync(AgentClient agent) {
+        byte[] seed = new byte[64];
+        random.nextBytes(seed);
+        if (!agent.syncClock().applied()) {
+            throw new IllegalStateException("the agent did not set the guest clock");
+        }
+        agent.addEntropy(seed);
+    }
+
+    boolean exists(String id) {
+        return Files.isRegularFile(folder(id).resolve(STATE_FILE));
+    }
+
+    /** The sandbox ids that have a snapshot folder here (one holding our files: nothing else is ever touched). */
+    List<String> ids() {
+        if (!Files.isDirectory(dataDir)) {
+            return List.of();
+        }
+        try (Stream<Path> dirs = Files.list(dataDir)) {
+            return dirs.filter(Files::isDirectory)
+                    .filter(d -> Stream.of(STATE_FILE, MEMORY_FILE, STATE_FILE + ".tmp", MEMORY_FILE + ".tmp")
+                            .anyMatch(f -> Files.exists(d.resolve(f))) || hasDelta(d))
+                    .map(p -> p.getFileName().toString()).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("listing " + dataDir + " failed", e);
+        }
+    }
+
+    private static boolean hasDelta(Path dir) {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.anyMatch(f -> f.getFileName().toString().startsWith("delta-"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Removes the sandbox's snapshot folder, if any. */
+    void delete(String id) {
+        deleteTree(folder(id));
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("removing " + dir + " failed", e);
+        }
+    }
+}
