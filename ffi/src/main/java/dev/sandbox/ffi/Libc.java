@@ -48,6 +48,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO);
     private static final MethodHandle MSYNC = handle("msync",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO);
+    private static final MethodHandle LSEEK = handle("lseek",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT), ERRNO);
     private static final MethodHandle FTRUNCATE = handle("ftruncate",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG), ERRNO);
     private static final MethodHandle POLL = handle("poll",
@@ -242,6 +244,20 @@ public final class Libc {
             MemorySegment state = arena.allocate(CALL_STATE);
             int r = (int) MSYNC.invokeExact(state, MemorySegment.ofAddress(address), length, flags);
             check("msync", r, state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** lseek(2); -1 when {@code whence} is SEEK_DATA or SEEK_HOLE and no data follows {@code offset} (ENXIO). */
+    public static long lseek(int fd, long offset, int whence) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            long r = (long) LSEEK.invokeExact(state, fd, offset, whence);
+            if (r == -1 && errno(state) == Errno.ENXIO.value()) {
+                return -1;
+            }
+            return check("lseek", r, state);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -57,6 +57,10 @@ public final class LinuxAbi {
     public static final int EFD_NONBLOCK = 04000;
     public static final int EFD_CLOEXEC = 02000000;
 
+    // <unistd.h>: lseek whence
+    public static final int SEEK_DATA = 3;
+    public static final int SEEK_HOLE = 4;
+
     // <poll.h>
     public static final int POLLIN = 0x001;
     public static final int POLLERR = 0x008;

@@ -28,6 +28,26 @@ public final class MemFd implements AutoCloseable {
         return Mapping.ofFd(fd(), 0, size, sharing, noReserve);
     }
 
+    /**
+     * Bit i set: page i holds data (was ever written, in memory or swapped out); the others are holes and read as
+     * zeros. From SEEK_DATA/SEEK_HOLE, which tmpfs answers per page.
+     */
+    public java.util.BitSet dataPages() {
+        java.util.BitSet pages = new java.util.BitSet();
+        long at = 0;
+        while (at < size) {
+            long data = Libc.lseek(fd(), at, LinuxAbi.SEEK_DATA);
+            if (data < 0) {
+                break;
+            }
+            long hole = Libc.lseek(fd(), data, LinuxAbi.SEEK_HOLE);
+            long end = hole < 0 ? size : Math.min(hole, size);
+            pages.set((int) (data / 4096), (int) ((end + 4095) / 4096));
+            at = end;
+        }
+        return pages;
+    }
+
     public long size() {
         return size;
     }

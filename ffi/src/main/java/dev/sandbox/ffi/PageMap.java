@@ -27,6 +27,11 @@ public final class PageMap {
 
     /** Bit i set: page i of {@code mapping} (a private file mapping) was written since it was mapped. */
     public static BitSet writtenPages(Mapping mapping) {
+        return scan(mapping, entry -> ((entry & PRESENT) != 0 && (entry & FILE_OR_SHARED) == 0)
+                || (entry & SWAPPED) != 0);
+    }
+
+    private static BitSet scan(Mapping mapping, java.util.function.LongPredicate wanted) {
         long pages = mapping.byteSize() / PAGE;
         BitSet written = new BitSet((int) pages);
         ByteBuffer buf = ByteBuffer.allocateDirect(BATCH_PAGES * 8).order(ByteOrder.nativeOrder());
@@ -41,9 +46,7 @@ public final class PageMap {
                     }
                 }
                 for (int i = 0; i < count; i++) {
-                    long entry = buf.getLong(i * 8);
-                    boolean anonymousCopy = (entry & PRESENT) != 0 && (entry & FILE_OR_SHARED) == 0;
-                    if (anonymousCopy || (entry & SWAPPED) != 0) {
+                    if (wanted.test(buf.getLong(i * 8))) {
                         written.set((int) (first + i));
                     }
                 }

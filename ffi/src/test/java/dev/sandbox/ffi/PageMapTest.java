@@ -2,6 +2,7 @@ package dev.sandbox.ffi;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,6 +12,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PageMapTest {
+    @Test
+    void aMemfdKnowsWhichPagesHoldData() {
+        try (MemFd fd = MemFd.create("pagemap-test", 64 * 4096); Mapping m = fd.map(Mapping.Sharing.SHARED, true)) {
+            assertTrue(fd.dataPages().isEmpty(), "a fresh memfd is one hole");
+            m.segment().set(JAVA_BYTE, 3 * 4096 + 1, (byte) 1);
+            m.segment().set(JAVA_BYTE, 40 * 4096, (byte) 0); // written, even with a zero: allocated
+            BitSet expected = new BitSet();
+            expected.set(3);
+            expected.set(40);
+            assertEquals(expected, fd.dataPages());
+        }
+    }
+
     @Test
     void onlyWrittenPagesOfAPrivateFileMappingCount(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("ram");

@@ -45,7 +45,7 @@ class KvmRestartTest {
 
     /**
      * The nested test host now and then kills a JVM with SIGSEGV/SIGILL in JIT code (see README, Tests); when that
-     * hits one of the server processes, the whole scenario runs again on a fresh data dir, at most three times.
+     * hits one of the server processes, the whole scenario runs again on a fresh data dir, at most five times.
      */
     @Test
     void aPausedSandboxSurvivesKillDashNine(@TempDir Path dir) throws Exception {
@@ -54,7 +54,7 @@ class KvmRestartTest {
                 scenario(Files.createDirectories(dir.resolve("try-" + attempt)));
                 return;
             } catch (ChildCrashed e) {
-                if (attempt == 3) {
+                if (attempt == 5) {
                     throw e;
                 }
                 System.out.println("the server JVM crashed (" + e.getMessage() + "); running the scenario again");

@@ -100,7 +100,7 @@ final class Snapshots {
             MemoryImage image;
             long dataBytes;
             if (base == null) { // booted: its RAM becomes a base, all of it (sparse)
-                dataBytes = MemoryFile.write(ram, dir.resolve(MEMORY_FILE));
+                dataBytes = MemoryFile.write(ram, vm.vm().dataPages(), dir.resolve(MEMORY_FILE));
                 image = MemoryImage.of(dir.resolve(MEMORY_FILE));
             } else { // restored: only the pages written since, on top of the base it was restored from
                 String name = "delta-" + Long.toHexString(random.nextLong() & Long.MAX_VALUE);

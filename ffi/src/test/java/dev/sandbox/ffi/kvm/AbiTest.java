@@ -43,6 +43,7 @@ class AbiTest {
             #include <poll.h>
             #include <signal.h>
             #include <time.h>
+            #include <unistd.h>
             #include <sys/mman.h>
             #include <sys/eventfd.h>
             #include <linux/kvm.h>

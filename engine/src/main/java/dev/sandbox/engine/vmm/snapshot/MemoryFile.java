@@ -25,6 +25,16 @@ public final class MemoryFile {
 
     /** Writes {@code ram} to {@code file}; returns the bytes of data written (the file's disk use, roughly). */
     public static long write(MemorySegment ram, Path file) throws IOException {
+        BitSet all = new BitSet();
+        all.set(0, (int) (ram.byteSize() / PAGE));
+        return write(ram, all, file);
+    }
+
+    /**
+     * {@link #write(MemorySegment, Path)} looking only at the {@code candidates} pages (the memfd's data pages):
+     * every other page is known to be zero and stays a hole, without reading it.
+     */
+    public static long write(MemorySegment ram, BitSet candidates, Path file) throws IOException {
         if (ram.byteSize() % PAGE != 0) {
             throw new IllegalArgumentException("RAM of " + ram.byteSize() + " bytes is not whole pages");
         }
@@ -35,8 +45,8 @@ public final class MemoryFile {
             long pages = ram.byteSize() / PAGE;
             long run = -1; // first page of the current run of non-zero pages
             for (long p = 0; p <= pages; p++) {
-                boolean data = p < pages && MemorySegment.mismatch(ram, p * PAGE, (p + 1) * PAGE, ZERO_PAGE, 0, PAGE)
-                        != -1;
+                boolean data = p < pages && candidates.get((int) p)
+                        && MemorySegment.mismatch(ram, p * PAGE, (p + 1) * PAGE, ZERO_PAGE, 0, PAGE) != -1;
                 if (data && run < 0) {
                     run = p;
                 } else if (!data && run >= 0) {

@@ -94,6 +94,17 @@ public final class Vm implements AutoCloseable {
         return PageMap.writtenPages(mapping);
     }
 
+    /**
+     * A booted VM's RAM pages that hold data (the memfd's, swapped out ones included); every other page is a hole
+     * and still zero.
+     */
+    public BitSet dataPages() {
+        if (memoryFile == null) {
+            throw new IllegalStateException("a restored VM's RAM is a private mapping: see writtenPages");
+        }
+        return memoryFile.dataPages();
+    }
+
     public VmFd fd() {
         return fd;
     }
