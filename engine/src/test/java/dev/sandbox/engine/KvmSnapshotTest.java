@@ -110,6 +110,49 @@ class KvmSnapshotTest {
         List<Long> pauses = new ArrayList<>();
         List<Long> resumes = new ArrayList<>();
         for (int i = 1; i <= 20; i++) {
+            try (Watchdog ignored = new Watchdog("cycle " + i, Duration.ofSeconds(90))) {
+                cycle(i, pauses, resumes);
+            }
+        }
+        Collections.sort(pauses);
+        Collections.sort(resumes);
+        System.out.printf("20 pause/resume cycles (1 vCPU, 128 MiB): pause p50 %d ms max %d ms, resume p50 %d ms"
+                + " max %d ms%n", pauses.get(10), pauses.get(19), resumes.get(10), resumes.get(19));
+    }
+
+    /**
+     * Prints every thread's stack if a step takes far too long: in the nested host a cycle once hung without a
+     * word (was it the host, or us?), and a dump tells which.
+     */
+    private static final class Watchdog implements AutoCloseable {
+        private final Thread thread;
+
+        Watchdog(String what, Duration limit) {
+            thread = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    Thread.sleep(limit);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                StringBuilder dump = new StringBuilder(what + " takes over " + limit + "; threads:\n");
+                Thread.getAllStackTraces().forEach((t, stack) -> {
+                    dump.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
+                    for (StackTraceElement e : stack) {
+                        dump.append("    at ").append(e).append('\n');
+                    }
+                });
+                System.out.println(dump);
+            });
+        }
+
+        @Override
+        public void close() {
+            thread.interrupt();
+        }
+    }
+
+    private void cycle(int i, List<Long> pauses, List<Long> resumes) {
+        {
             String line = "cycle " + i;
             sb.writeFile("/root/cycle-" + i, new ByteArrayInputStream(line.getBytes(StandardCharsets.UTF_8)), 0644);
             long t0 = System.nanoTime();
@@ -123,10 +166,6 @@ class KvmSnapshotTest {
                     + " kill -0 " + pid + " && echo alive"));
             assertEquals(line + "\ncycle 1\nalive\n", r.stdoutText(), "after cycle " + i + ": " + r.stderrText());
         }
-        Collections.sort(pauses);
-        Collections.sort(resumes);
-        System.out.printf("20 pause/resume cycles (1 vCPU, 128 MiB): pause p50 %d ms max %d ms, resume p50 %d ms"
-                + " max %d ms%n", pauses.get(10), pauses.get(19), resumes.get(10), resumes.get(19));
     }
 
     @Test

@@ -37,6 +37,7 @@ final class Snapshots {
     static final String MEMORY_FILE = "memory";
     static final long MAX_STATE = 16L << 20;
     static final Duration SYNC_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration RESET_TIMEOUT = Duration.ofSeconds(30);
 
     /** What a pause left on disk, and where its time went (for the log). */
     record Saved(long stateBytes, long memoryDataBytes, long memorySize, String steps) {
@@ -198,6 +199,11 @@ final class Snapshots {
         try {
             vm.start();
             vm.vsock().sendTransportReset();
+            if (!vm.vsock().awaitTransportResetHandled(RESET_TIMEOUT)) {
+                LOG.log(System.Logger.Level.WARNING, "{0}: the guest did not acknowledge the vsock transport reset"
+                        + " in {1}; connecting anyway", spec.id(), RESET_TIMEOUT);
+            }
+            steps.done("reset");
             AgentClient agent = AgentConnector.connect(vm, System.nanoTime() + agentTimeout.toNanos(),
                     AgentClient.DEFAULT_TIMEOUT);
             steps.done("agent");
@@ -209,7 +215,10 @@ final class Snapshots {
             steps.done("resync");
             LOG.log(System.Logger.Level.INFO, "restored {0} from {1}: {2}", spec.id(), dir, steps);
             return live;
-        } catch (AgentConnector.NotReady | RuntimeException e) {
+        } catch (AgentConnector.NotReady | InterruptedException | RuntimeException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
             try {
                 vm.close();
             } catch (RuntimeException suppressed) {

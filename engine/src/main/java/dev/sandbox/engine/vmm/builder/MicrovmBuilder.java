@@ -39,6 +39,7 @@ import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -131,7 +132,10 @@ public final class MicrovmBuilder {
         // Host-side vsock work (filling RX buffers for host writes) runs here, off the callers' threads.
         ExecutorService vsockWorker = Executors.newSingleThreadExecutor(
                 Thread.ofPlatform().name(name + "-vsock").daemon(true).factory());
-        VirtioVsock vsock = new VirtioVsock(GUEST_CID, vsockWorker);
+        // Host ports start somewhere new in every VM life, so a restored guest's stale packets for the connections
+        // of its earlier life cannot match a new connection.
+        VirtioVsock vsock = new VirtioVsock(GUEST_CID, vsockWorker,
+                VirtioVsock.FIRST_HOST_PORT + ThreadLocalRandom.current().nextInt(1 << 24));
         Microvm microvm = new Microvm(name, vm, console, vsock);
         halt.target(microvm::stop);
         try {

@@ -51,7 +51,7 @@ public final class VirtioVsock implements VirtioDevice {
     static final int TO_GUEST_BUFFER = 256 * 1024;
     /** RST replies to unknown connections waiting for RX buffers; beyond this they are dropped. */
     static final int MAX_PENDING_REPLIES = 1024;
-    static final int FIRST_HOST_PORT = 0x4000_0000;
+    public static final int FIRST_HOST_PORT = 0x4000_0000;
     static final int EVENT_TRANSPORT_RESET = 0;
 
     private final long guestCid;
@@ -62,12 +62,14 @@ public final class VirtioVsock implements VirtioDevice {
     private final Map<Long, Connection> connections = new HashMap<>();
     private final ArrayDeque<Connection> rxReady = new ArrayDeque<>();
     private final ArrayDeque<VsockHeader> replies = new ArrayDeque<>();
-    private int nextHostPort = FIRST_HOST_PORT;
+    private int nextHostPort;
     private GuestMemory memory;
     private List<Queue> queues;
     private VirtioInterrupt interrupt;
     private boolean failed;
     private boolean eventPending;
+    /** A transport reset is in the driver's hands and not yet handled (see awaitTransportResetHandled). */
+    private boolean resetDelivered;
     private boolean notifying;
 
     /**
@@ -75,11 +77,24 @@ public final class VirtioVsock implements VirtioDevice {
      * @param worker   runs RX processing requested by host channels; {@code Runnable::run} runs it inline
      */
     public VirtioVsock(long guestCid, Executor worker) {
+        this(guestCid, worker, FIRST_HOST_PORT);
+    }
+
+    /**
+     * @param firstHostPort where host-side ports start. A VM restored from a snapshot must not reuse the ports of
+     *                      its earlier life: the guest may still send stale packets for those connections, which
+     *                      would hit a new connection with the same ports (see MicrovmBuilder).
+     */
+    public VirtioVsock(long guestCid, Executor worker, int firstHostPort) {
         if (guestCid < 3 || guestCid > 0xffff_ffffL) {
             throw new IllegalArgumentException("guest CID must be in 3..2^32-1: " + guestCid);
         }
+        if (firstHostPort < FIRST_HOST_PORT) {
+            throw new IllegalArgumentException("host ports start at 0x40000000 or above: " + firstHostPort);
+        }
         this.guestCid = guestCid;
         this.worker = worker;
+        this.nextHostPort = firstHostPort;
     }
 
     public long guestCid() {
@@ -137,7 +152,15 @@ public final class VirtioVsock implements VirtioDevice {
             notifying = true;
             switch (index) {
                 case TX_QUEUE -> processTx();
-                case EVENT_QUEUE -> deliverTransportReset();
+                case EVENT_QUEUE -> {
+                    // Linux kicks the event queue after handling an event and posting its buffer again: the
+                    // reset we delivered is done with, and connections made from now on survive.
+                    if (resetDelivered && !eventPending) {
+                        resetDelivered = false;
+                        changed.signalAll();
+                    }
+                    deliverTransportReset();
+                }
                 default -> { // RX: new buffers, handled below
                 }
             }
@@ -160,6 +183,7 @@ public final class VirtioVsock implements VirtioDevice {
             interrupt = null;
             failed = false;
             eventPending = false;
+            resetDelivered = false;
         } finally {
             lock.unlock();
         }
@@ -220,6 +244,27 @@ public final class VirtioVsock implements VirtioDevice {
             deliverTransportReset();
         } catch (VirtqueueException | GuestMemoryException e) {
             fail(e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until the driver has handled the last transport reset (it resets every guest socket, asynchronously):
+     * a connection opened before that would be reset with the old ones. False if it did not within
+     * {@code timeout}.
+     */
+    public boolean awaitTransportResetHandled(Duration timeout) throws InterruptedException {
+        lock.lock();
+        try {
+            long nanos = timeout.toNanos();
+            while ((eventPending || resetDelivered) && active()) {
+                if (nanos <= 0) {
+                    return false;
+                }
+                nanos = changed.awaitNanos(nanos);
+            }
+            return true;
         } finally {
             lock.unlock();
         }
@@ -521,6 +566,7 @@ public final class VirtioVsock implements VirtioDevice {
         chain.write(memory, 0, event, 0, event.length);
         events.addUsed(memory, chain.head(), event.length);
         eventPending = false;
+        resetDelivered = true;
         if (events.needsInterrupt(memory)) {
             interrupt.usedBuffers();
         }
