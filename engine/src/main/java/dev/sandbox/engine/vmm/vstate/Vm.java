@@ -11,6 +11,7 @@ import dev.sandbox.ffi.kvm.VmFd;
 
 import java.nio.file.Path;
 import java.util.BitSet;
+import java.util.function.Supplier;
 
 /**
  * One KVM VM: its fd, guest RAM (a memfd mapped {@code MAP_SHARED} at guest physical 0, so a snapshot can later write
@@ -38,27 +39,9 @@ public final class Vm implements AutoCloseable {
 
     /** A VM with {@code memorySize} bytes of RAM and its interrupt controllers; nothing leaks if a step fails. */
     public static Vm create(Kvm kvm, String name, long memorySize) {
-        if (memorySize <= 0 || memorySize > Layout.MMIO_GAP_START || memorySize % 4096 != 0) {
-            throw new IllegalArgumentException("guest memory of 0x%x bytes".formatted(memorySize));
-        }
-        VmFd fd = kvm.createVm();
-        MemFd file = null;
-        Mapping mapping = null;
-        try {
-            fd.setTssAddr(TSS_ADDRESS);
-            fd.setIdentityMapAddr(IDENTITY_MAP_ADDRESS);
-            fd.createIrqchip();
-            fd.createPit2(KvmConstants.KVM_PIT_SPEAKER_DUMMY);
-            file = MemFd.create("sandbox-ram-" + name, memorySize);
-            mapping = file.map(Mapping.Sharing.SHARED, true);
-            fd.setUserMemoryRegion(MEMORY_SLOT, 0, 0, mapping);
-            return new Vm(fd, file, mapping);
-        } catch (RuntimeException e) {
-            closeQuietly(mapping, e);
-            closeQuietly(file, e);
-            closeQuietly(fd, e);
-            throw e;
-        }
+        checkSize(memorySize);
+        MemFd file = MemFd.create("sandbox-ram-" + name, memorySize);
+        return withRam(kvm, file, () -> file.map(Mapping.Sharing.SHARED, true));
     }
 
     /**
@@ -66,21 +49,32 @@ public final class Vm implements AutoCloseable {
      * the file is never written, pages are read as the guest touches them, and clones of one file share them.
      */
     public static Vm restore(Kvm kvm, Path memoryFile, long memorySize) {
+        checkSize(memorySize);
+        return withRam(kvm, null, () -> Mapping.ofFile(memoryFile, 0, memorySize, Mapping.Sharing.PRIVATE, true));
+    }
+
+    private static void checkSize(long memorySize) {
         if (memorySize <= 0 || memorySize > Layout.MMIO_GAP_START || memorySize % 4096 != 0) {
             throw new IllegalArgumentException("guest memory of 0x%x bytes".formatted(memorySize));
         }
-        VmFd fd = kvm.createVm();
+    }
+
+    /** The VM and its interrupt controllers around the RAM {@code map} gives; {@code file} (may be null) and all. */
+    private static Vm withRam(Kvm kvm, MemFd file, Supplier<Mapping> map) {
+        VmFd fd = null;
         Mapping mapping = null;
         try {
+            fd = kvm.createVm();
             fd.setTssAddr(TSS_ADDRESS);
             fd.setIdentityMapAddr(IDENTITY_MAP_ADDRESS);
             fd.createIrqchip();
             fd.createPit2(KvmConstants.KVM_PIT_SPEAKER_DUMMY);
-            mapping = Mapping.ofFile(memoryFile, 0, memorySize, Mapping.Sharing.PRIVATE, true);
+            mapping = map.get();
             fd.setUserMemoryRegion(MEMORY_SLOT, 0, 0, mapping);
-            return new Vm(fd, null, mapping);
+            return new Vm(fd, file, mapping);
         } catch (RuntimeException e) {
             closeQuietly(mapping, e);
+            closeQuietly(file, e);
             closeQuietly(fd, e);
             throw e;
         }
