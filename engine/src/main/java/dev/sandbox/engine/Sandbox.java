@@ -43,6 +43,14 @@ public interface Sandbox extends AutoCloseable {
     /** The last lines the guest wrote on its serial console, for diagnostics. */
     String consoleTail();
 
+    /**
+     * What to look at when calls into this sandbox hang: the console tail and, where the implementation can tell,
+     * the state of its devices (virtqueue indices, vsock connections and their credit).
+     */
+    default String diagnostics() {
+        return "console tail:\n" + consoleTail();
+    }
+
     @Override
     void close();
 }

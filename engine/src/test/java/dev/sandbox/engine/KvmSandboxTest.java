@@ -200,7 +200,9 @@ class KvmSandboxTest {
         int cycles = 20;
         long t0 = System.nanoTime();
         for (int i = 1; i <= cycles; i++) {
-            cycle(i);
+            try (Watchdog ignored = new Watchdog("cycle " + i, Duration.ofSeconds(90))) {
+                cycle(i);
+            }
         }
         System.out.printf("%d create/exec/destroy cycles (1 vCPU, 128 MiB): %d ms%n", cycles,
                 (System.nanoTime() - t0) / 1_000_000);

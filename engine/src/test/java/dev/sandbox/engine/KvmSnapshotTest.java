@@ -120,37 +120,6 @@ class KvmSnapshotTest {
                 + " max %d ms%n", pauses.get(10), pauses.get(19), resumes.get(10), resumes.get(19));
     }
 
-    /**
-     * Prints every thread's stack if a step takes far too long: in the nested host a cycle once hung without a
-     * word (was it the host, or us?), and a dump tells which.
-     */
-    private static final class Watchdog implements AutoCloseable {
-        private final Thread thread;
-
-        Watchdog(String what, Duration limit) {
-            thread = Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    Thread.sleep(limit);
-                } catch (InterruptedException e) {
-                    return;
-                }
-                StringBuilder dump = new StringBuilder(what + " takes over " + limit + "; threads:\n");
-                Thread.getAllStackTraces().forEach((t, stack) -> {
-                    dump.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
-                    for (StackTraceElement e : stack) {
-                        dump.append("    at ").append(e).append('\n');
-                    }
-                });
-                System.out.println(dump);
-            });
-        }
-
-        @Override
-        public void close() {
-            thread.interrupt();
-        }
-    }
-
     private void cycle(int i, List<Long> pauses, List<Long> resumes) {
         {
             String line = "cycle " + i;

@@ -70,24 +70,9 @@ class KvmTemplateTest {
     }
 
     /** RSS and PSS of the clones' RAM mappings (the template's memory file, mapped privately by each). */
-    private static void printSharing() throws IOException {
-        long rss = 0;
-        long pss = 0;
-        boolean inTemplate = false;
-        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
-            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
-                inTemplate = line.contains("/.templates/") && line.endsWith("/memory");
-            } else if (inTemplate && line.startsWith("Rss:")) {
-                rss += kb(line);
-            } else if (inTemplate && line.startsWith("Pss:")) {
-                pss += kb(line);
-            }
-        }
-        System.out.printf("%d clones of one template, RAM mappings: RSS %d MiB, PSS %d MiB%n", CLONES, rss >> 10,
-                pss >> 10);
-    }
-
-    private static long kb(String line) {
-        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+    private static void printSharing() {
+        HostMemory.Usage ram = HostMemory.mappings(HostMemory.TEMPLATE_RAM);
+        System.out.printf("%d clones of one template, RAM mappings: RSS %d MiB, PSS %d MiB%n", CLONES, ram.rssMb(),
+                ram.pssMb());
     }
 }

@@ -6,16 +6,11 @@ import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.ExecRequest;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Create to agent-ready, our VMM (cold boot, and restored from a template snapshot) beside QEMU's microvm booting,
@@ -45,7 +40,7 @@ public final class BootCompare {
             // The template is made by the first create (a boot and a snapshot), not counted.
             templated.create(new SandboxSpec("template-warmup", "minimal", 1, memoryMb)).close();
             for (int i = 0; i < rounds; i++) {
-                qemu.add(qemuBoot(guest, memoryMb));
+                qemu.add(QemuMicrovm.bootToReadyMs(guest, memoryMb));
                 long start = System.nanoTime();
                 try (Sandbox sb = cold.create(new SandboxSpec("boot-" + i, "minimal", 1, memoryMb))) {
                     ours.add((System.nanoTime() - start) / 1e6);
@@ -69,29 +64,6 @@ public final class BootCompare {
                 q, percentile(qemu, 99), o / q, c / q);
         System.out.printf("exec round trip (true), %d execs over %d sandboxes: p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
                 exec.size(), rounds, percentile(exec, 50), percentile(exec, 99), percentile(exec, 100));
-    }
-
-    // Launch to the agent's ready line on the serial console, then kill QEMU.
-    private static double qemuBoot(Path guest, int memoryMb) throws IOException, InterruptedException {
-        long start = System.nanoTime();
-        Process p = new ProcessBuilder("qemu-system-x86_64", "-M", "microvm,acpi=off", "-accel", "kvm", "-cpu", "host",
-                "-m", String.valueOf(memoryMb), "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none",
-                "-no-reboot", "-serial", "stdio",
-                "-kernel", guest.resolve("vmlinux").toString(), "-initrd", guest.resolve("minimal.cpio.gz").toString(),
-                "-append", "console=ttyS0 reboot=t panic=-1 quiet")
-                .redirectErrorStream(true).start();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = out.readLine()) != null) {
-                if (line.contains("sandbox-agent: ready")) {
-                    return (System.nanoTime() - start) / 1e6;
-                }
-            }
-            throw new IOException("QEMU exited before the agent was ready");
-        } finally {
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
     }
 
     /** Nearest-rank percentile. */

@@ -2,11 +2,11 @@ package dev.sandbox.jmh;
 
 import dev.sandbox.engine.Engine;
 import dev.sandbox.engine.EngineConfig;
+import dev.sandbox.engine.HostMemory;
 import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.ExecRequest;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,7 +39,7 @@ public final class SnapshotBench {
             }
         }
         try (Engine templated = Engine.open(config)) {
-            sharing(templated, clones);
+            sharing(templated, Math.max(2, clones));
         }
     }
 
@@ -75,12 +75,20 @@ public final class SnapshotBench {
         }
     }
 
-    private static void sharing(Engine engine, int clones) throws IOException {
+    /**
+     * Clone create times, the memory the clones share, and what an idle sandbox costs the host beyond its guest
+     * pages: the growth of this process's RSS minus that of the guest RAM mappings, per clone (vCPU and device
+     * threads, kvm_run, queues, buffers; the JVM heap after a GC). Kernel memory of KVM itself is not in RSS.
+     */
+    private static void sharing(Engine engine, int clones) {
         List<Sandbox> running = new ArrayList<>();
         try {
             long t0 = System.nanoTime();
             running.add(engine.create(new SandboxSpec("clone-0", "minimal", 1, 128)));
             long first = ms(System.nanoTime() - t0);
+            settle();
+            HostMemory.Usage processBefore = HostMemory.process();
+            HostMemory.Usage ramBefore = HostMemory.mappings(HostMemory.GUEST_RAM);
             List<Long> times = new ArrayList<>();
             for (int i = 1; i < clones; i++) {
                 long t = System.nanoTime();
@@ -88,24 +96,33 @@ public final class SnapshotBench {
                 times.add(ms(System.nanoTime() - t));
             }
             times.sort(null);
-            long rss = 0;
-            long pss = 0;
-            boolean inTemplate = false;
-            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
-                if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
-                    inTemplate = line.contains("/.templates/") && line.endsWith("/memory");
-                } else if (inTemplate && line.startsWith("Rss:")) {
-                    rss += Long.parseLong(line.replaceAll("[^0-9]", ""));
-                } else if (inTemplate && line.startsWith("Pss:")) {
-                    pss += Long.parseLong(line.replaceAll("[^0-9]", ""));
-                }
-            }
+            settle();
+            HostMemory.Usage process = HostMemory.process();
+            HostMemory.Usage ram = HostMemory.mappings(HostMemory.GUEST_RAM);
+            HostMemory.Usage templateRam = HostMemory.mappings(HostMemory.TEMPLATE_RAM);
+            double overheadMb = ((process.rssKb() - processBefore.rssKb()) - (ram.rssKb() - ramBefore.rssKb()))
+                    / 1024.0 / (clones - 1);
             System.out.printf("%d clones of a 128 MiB template: first create (boot + snapshot + restore) %d ms, then"
                     + " p50 %d ms, max %d ms; their RAM mappings: RSS %d MiB, PSS %d MiB (%.1f MiB each)%n", clones,
-                    first, times.get(times.size() / 2), times.getLast(), rss >> 10, pss >> 10, pss / 1024.0 / clones);
+                    first, times.get(times.size() / 2), times.getLast(), templateRam.rssMb(), templateRam.pssMb(),
+                    templateRam.pssKb() / 1024.0 / clones);
+            System.out.printf("host memory per idle sandbox beyond its guest pages: %.2f MiB (process RSS %d -> %d"
+                    + " MiB, guest RAM RSS %d -> %d MiB, over %d clones)%n", overheadMb, processBefore.rssMb(),
+                    process.rssMb(), ramBefore.rssMb(), ram.rssMb(), clones - 1);
         } finally {
             running.forEach(Sandbox::close);
         }
+    }
+
+    /** Lets idle guests finish their boot-time work and the heap shrink to what is live. */
+    private static void settle() {
+        System.gc();
+        try {
+            Thread.sleep(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        System.gc();
     }
 
     private static long ms(long nanos) {

@@ -327,7 +327,11 @@ public final class AgentClient implements AutoCloseable {
                     channel.write(frame);
                 }
             } catch (IOException e) {
-                AgentException ex = new AgentException(Kind.IO, "write to agent: " + e.getMessage(), e);
+                AgentException why = closedBy;
+                if (why != null) { // the reader closed the channel under us: its reason is the real one
+                    throw new AgentException(why.kind(), "connection closed: " + why.getMessage(), e);
+                }
+                AgentException ex = new AgentException(Kind.IO, "write to agent: " + e, e);
                 shutdown(ex);
                 throw ex;
             }

@@ -25,7 +25,12 @@ final class KvmSandbox implements Sandbox {
     /** A running VM and the agent in it. */
     record Live(Microvm vm, AgentClient agent) {
         Live {
-            vm.stopped().thenRun(() -> Thread.ofVirtual().name(vm.name() + "-stopped").start(agent::close));
+            vm.stopped().thenAccept(reason -> {
+                if (!(reason instanceof StopReason.Requested)) { // the guest went away on its own: say how
+                    LOG.log(System.Logger.Level.WARNING, "{0} stopped: {1}", vm.name(), reason);
+                }
+                Thread.ofVirtual().name(vm.name() + "-stopped").start(agent::close);
+            });
         }
     }
 
@@ -146,6 +151,16 @@ final class KvmSandbox implements Sandbox {
     public String consoleTail() {
         Live l = live;
         return l == null ? "" : l.vm().console().tail();
+    }
+
+    @Override
+    public String diagnostics() {
+        Live l = live;
+        if (l == null) {
+            return "state " + state();
+        }
+        return "state " + state() + ", stop reason " + l.vm().stopped().getNow(null) + "\n"
+                + l.vm().vsock().describe() + "console tail:\n" + l.vm().console().tail();
     }
 
     @Override

@@ -38,9 +38,15 @@ public final class LoadMain {
         System.out.printf("load: %d clients x %d iterations (%d execs, %d KiB file%s each) against %s%n",
                 config.clients(), config.iterations(), config.execs(), config.fileBytes() / 1024,
                 config.pause() ? ", pause/resume" : "", config.url());
-        long start = System.nanoTime();
+        long start = 0;
         try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()) {
             ApiClient api = new ApiClient(http, config.url(), config.timeout());
+            if (config.warmup() > 0) {
+                Stats warm = new Stats();
+                new Scenario(api, config.withIterations(config.warmup()), warm, Scenario.errorQueue(), -1).run();
+                System.out.printf("warm-up: %d scenario run(s) by one client, not counted%n", config.warmup());
+            }
+            start = System.nanoTime();
             List<Thread> clients = new ArrayList<>();
             for (int c = 0; c < config.clients(); c++) {
                 clients.add(Thread.ofVirtual().name("client-" + c).start(new Scenario(api, config, stats, errors, c)));

@@ -142,10 +142,30 @@ class LoadToolTest {
     }
 
     @Test
+    void warmupRunsAreServedButNotCounted(@TempDir Path out) throws Exception {
+        PrintStream old = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        boolean ok;
+        try {
+            ok = LoadMain.run(LoadConfig.parse("--url", url(), "--clients", "2", "--iterations", "1", "--execs", "1",
+                    "--warmup", "2", "--out", out.toString()));
+        } finally {
+            System.setOut(old);
+        }
+        String text = captured.toString(StandardCharsets.UTF_8);
+        assertTrue(ok, text);
+        assertEquals(4, ids.get(), "2 warm-up creates and 2 timed ones reach the server");
+        assertTrue(Pattern.compile("(?m)^create\\s+2\\s+0\\s").matcher(text).find(), text);
+    }
+
+    @Test
     void rejectsBadOptions() {
         assertThrows(IllegalArgumentException.class, () -> LoadConfig.parse("--clients", "0"));
         assertThrows(IllegalArgumentException.class, () -> LoadConfig.parse("--clients"));
         assertThrows(IllegalArgumentException.class, () -> LoadConfig.parse("--bogus", "1"));
+        assertThrows(IllegalArgumentException.class, () -> LoadConfig.parse("--warmup", "-1"));
+        assertEquals(0, LoadConfig.parse("--warmup", "0").warmup());
         assertEquals(8 * 1024, LoadConfig.parse("--file-kb", "8").fileBytes());
     }
 }

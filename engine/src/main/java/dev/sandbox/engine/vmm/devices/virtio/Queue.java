@@ -1,6 +1,7 @@
 package dev.sandbox.engine.vmm.devices.virtio;
 
 import dev.sandbox.engine.vmm.memory.GuestMemory;
+import dev.sandbox.engine.vmm.memory.GuestMemoryException;
 
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
@@ -172,6 +173,20 @@ public final class Queue {
         nextUsed = (nextUsed + 1) & 0xffff;
         VarHandle.releaseFence(); // the entry is visible before the index that publishes it
         memory.writeU16(usedRing + 2, nextUsed);
+    }
+
+    /** The ring indices as we and the driver see them, for a stall report; reads guest memory, changes nothing. */
+    public String describe(GuestMemory memory) {
+        if (!ready()) {
+            return "not ready";
+        }
+        try {
+            return "avail idx %d flags %d, next to pop %d; used idx %d, next used %d".formatted(
+                    memory.readU16(availableRing + 2), memory.readU16(availableRing), nextAvailable,
+                    memory.readU16(usedRing + 2), nextUsed);
+        } catch (GuestMemoryException e) {
+            return "rings unreadable: " + e.getMessage();
+        }
     }
 
     /** Whether the driver wants an interrupt for used buffers (it may suppress them with VRING_AVAIL_F_NO_INTERRUPT). */

@@ -99,6 +99,15 @@ final class Connection {
         return null;
     }
 
+    String describe() {
+        return ("host port %d <-> guest port %d %s: to guest %d buffered, %d accepted, peer buf %d fwd %d, credit %d;"
+                + " from guest %d buffered, %d received, %d forwarded, %d advertised; pending rst %b request %b"
+                + " credit %b shutdown %d, queued %b, reset %b, host closed %b").formatted(hostPort, guestPort, state,
+                toGuest.size(), acceptedCount, peerBufAlloc, peerFwdCount, hostCredit(), fromGuest.size(),
+                receivedCount, forwardedCount, advertisedFwdCount, rstPending, requestPending, creditUpdatePending,
+                shutdownPending, queuedForRx, reset, hostClosed);
+    }
+
     private Packet control(long guestCid, int op, int flags) {
         return new Packet(header(guestCid, op, flags, 0), new byte[0]);
     }

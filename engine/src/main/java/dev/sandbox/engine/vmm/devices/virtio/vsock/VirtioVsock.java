@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -587,6 +588,35 @@ public final class VirtioVsock implements VirtioDevice {
         rxReady.clear();
         replies.clear();
         changed.signalAll();
+    }
+
+    /** Queues and connections with their counters, for a stall report. */
+    public String describe() {
+        try {
+            if (!lock.tryLock(2, TimeUnit.SECONDS)) {
+                return "vsock: its lock is held for over 2 s\n";
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "vsock: interrupted\n";
+        }
+        try {
+            StringBuilder s = new StringBuilder("vsock: ");
+            if (queues == null) {
+                return s.append("not active\n").toString();
+            }
+            s.append(failed ? "failed" : "active").append(", rx scheduled ").append(rxScheduled.get())
+                    .append(", rx ready ").append(rxReady.size()).append(", replies ").append(replies.size())
+                    .append('\n');
+            String[] names = {"rx", "tx", "event"};
+            for (int i = 0; i < queues.size(); i++) {
+                s.append("  ").append(names[i]).append(" queue: ").append(queues.get(i).describe(memory)).append('\n');
+            }
+            connections.values().forEach(c -> s.append("  ").append(c.describe()).append('\n'));
+            return s.toString();
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void awaitChange(Connection connection) throws IOException {

@@ -95,6 +95,18 @@ class VirtioVsockTest {
     }
 
     @Test
+    void describeShowsQueuesAndEachConnectionsCredit() throws Exception {
+        guest.postRx(8);
+        VsockChannel channel = connect(AGENT_PORT, 64 * 1024);
+        channel.write(ByteBuffer.wrap(ascii("hello")));
+        guest.await(p -> p.op() == VsockHeader.OP_RW);
+        String d = guest.device.describe();
+        assertTrue(d.contains("rx queue: avail idx"), d);
+        assertTrue(d.contains("guest port " + AGENT_PORT + " ESTABLISHED"), d);
+        assertTrue(d.contains("5 accepted, peer buf 65536 fwd 0, credit 65531"), d);
+    }
+
+    @Test
     void requestCarriesHostAddressAndCredit() throws Exception {
         guest.postRx(8);
         CompletableFuture.runAsync(() -> {

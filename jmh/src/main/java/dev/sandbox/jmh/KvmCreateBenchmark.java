@@ -1,0 +1,91 @@
+package dev.sandbox.jmh;
+
+import dev.sandbox.engine.Engine;
+import dev.sandbox.engine.EngineConfig;
+import dev.sandbox.engine.Sandbox;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Create to agent-ready on KVM: a cold boot of our VMM, a create from the template snapshot (what the server
+ * does for every create after the first), and QEMU microvm booting the same kernel and initramfs on the same KVM
+ * (to its agent's ready line). One create per measured invocation; the sandbox is destroyed outside the timing.
+ */
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(1)
+@Warmup(iterations = 2)
+@Measurement(iterations = 10)
+public class KvmCreateBenchmark {
+
+    @State(Scope.Benchmark)
+    public static class Engines {
+        @Param("256")
+        public int memoryMb;
+
+        Engine cold;
+        Engine templated;
+        Sandbox last;
+        StallWatch watch;
+
+        @Setup(Level.Trial)
+        public void open() {
+            watch = new StallWatch("KvmCreateBenchmark", () -> last);
+            cold = KvmBench.open(false);
+            templated = KvmBench.open(true);
+            KvmBench.create(templated, memoryMb).close(); // builds the template: not a clone, not timed
+        }
+
+        @TearDown(Level.Invocation)
+        public void destroy() {
+            watch.progress();
+            if (last != null) {
+                last.close();
+                last = null;
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void close() {
+            watch.close();
+            templated.close();
+            cold.close();
+        }
+    }
+
+    @Benchmark
+    public Sandbox coldBoot(Engines e) {
+        return e.last = KvmBench.create(e.cold, e.memoryMb);
+    }
+
+    @Benchmark
+    public Sandbox fromTemplate(Engines e) {
+        return e.last = KvmBench.create(e.templated, e.memoryMb);
+    }
+
+    /** QEMU needs no engine (and no template built first). */
+    @State(Scope.Benchmark)
+    public static class Qemu {
+        @Param("256")
+        public int memoryMb;
+    }
+
+    @Benchmark
+    public double qemuMicrovmBoot(Qemu q) throws IOException, InterruptedException {
+        return QemuMicrovm.bootToReadyMs(EngineConfig.guestDirFromSystemProperty(), q.memoryMb);
+    }
+}
