@@ -23,9 +23,10 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Calls into one running sandbox (a template clone, or with {@code clone=false} a cold-booted VM) through the
- * engine API: exec of {@code true} (sampled, so JMH prints p50/p90/p99), and a file of {@code fileKb} KiB written
- * and read back over vsock; throughput in MiB/s is {@code fileKb / 1024} divided by the time per operation.
+ * Calls into one running sandbox (a template clone, or with {@code clone=false} a cold-booted VM; with
+ * {@code pauseFirst=true} paused and resumed once first) through the engine API: exec of {@code true} (sampled,
+ * so JMH prints p50/p90/p99), and a file of {@code fileKb} KiB written and read back over vsock; throughput in
+ * MiB/s is {@code fileKb / 1024} divided by the time per operation.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -45,6 +46,10 @@ public class KvmSandboxBenchmark {
         @Param("true")
         public boolean clone;
 
+        /** Whether the sandbox goes through one pause and resume before the measurement (a restore of its own). */
+        @Param("false")
+        public boolean pauseFirst;
+
         Engine engine;
         Sandbox sandbox;
         byte[] content;
@@ -57,6 +62,10 @@ public class KvmSandboxBenchmark {
                 KvmBench.create(engine, 256).close(); // the template
             }
             sandbox = KvmBench.create(engine, 256);
+            if (pauseFirst) {
+                sandbox.pause();
+                sandbox.resume();
+            }
             content = new byte[fileKb * 1024];
             new Random(1).nextBytes(content);
             sandbox.writeFile(FILE, new ByteArrayInputStream(content), 0644);
