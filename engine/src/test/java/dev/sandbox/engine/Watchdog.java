@@ -7,7 +7,7 @@ import java.time.Duration;
  * a word; a dump in the log means our code was stuck (and says where), none before the stall limit means the host
  * was.
  */
-final class Watchdog implements AutoCloseable {
+public final class Watchdog implements AutoCloseable {
     private final Thread thread;
 
     Watchdog(String what, Duration limit) {
@@ -17,15 +17,20 @@ final class Watchdog implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
-            StringBuilder dump = new StringBuilder(what + " takes over " + limit + "; threads:\n");
-            Thread.getAllStackTraces().forEach((t, stack) -> {
-                dump.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
-                for (StackTraceElement e : stack) {
-                    dump.append("    at ").append(e).append('\n');
-                }
-            });
-            System.out.println(dump);
+            System.out.println(what + " takes over " + limit + "; threads:\n" + threadDump());
         });
+    }
+
+    /** Every live thread's name, state and stack, one frame a line (the benchmarks' stall reports use it too). */
+    public static String threadDump() {
+        StringBuilder dump = new StringBuilder();
+        Thread.getAllStackTraces().forEach((t, stack) -> {
+            dump.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
+            for (StackTraceElement e : stack) {
+                dump.append("    at ").append(e).append('\n');
+            }
+        });
+        return dump.toString();
     }
 
     /** Stops the watchdog and waits for its thread to end, so thread counts taken next do not see it. */

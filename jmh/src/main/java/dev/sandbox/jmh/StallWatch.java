@@ -1,6 +1,7 @@
 package dev.sandbox.jmh;
 
 import dev.sandbox.engine.Sandbox;
+import dev.sandbox.engine.Watchdog;
 
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -44,13 +45,7 @@ final class StallWatch implements AutoCloseable {
     }
 
     private String dump(String what) {
-        StringBuilder s = new StringBuilder("\n" + what + "; threads:\n");
-        Thread.getAllStackTraces().forEach((t, stack) -> {
-            s.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
-            for (StackTraceElement e : stack) {
-                s.append("    at ").append(e).append('\n');
-            }
-        });
+        StringBuilder s = new StringBuilder("\n" + what + "; threads:\n").append(Watchdog.threadDump());
         Sandbox sb = sandbox.get();
         if (sb != null) {
             s.append("sandbox ").append(sb.id()).append(": ").append(sb.diagnostics()).append('\n');

@@ -96,20 +96,33 @@ class LoadToolTest {
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
-    @Test
-    void runsTheScenarioAndWritesLogsAndPlot(@TempDir Path out) throws Exception {
+    /** What one load run returned and printed. */
+    private record Run(boolean ok, String text) {
+    }
+
+    /** Runs the load tool against the stand-in with these options (plus --url), capturing what it prints. */
+    private Run load(String... options) throws Exception {
+        String[] args = new String[options.length + 2];
+        args[0] = "--url";
+        args[1] = url();
+        System.arraycopy(options, 0, args, 2, options.length);
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream old = System.out;
-        boolean ok;
         System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
-            ok = LoadMain.run(LoadConfig.parse("--url", url(), "--clients", "3", "--iterations", "2", "--execs", "4",
-                    "--file-kb", "8", "--out", out.toString()));
+            boolean ok = LoadMain.run(LoadConfig.parse(args));
+            return new Run(ok, captured.toString(StandardCharsets.UTF_8));
         } finally {
             System.setOut(old);
         }
-        String table = captured.toString(StandardCharsets.UTF_8);
-        assertTrue(ok, table);
+    }
+
+    @Test
+    void runsTheScenarioAndWritesLogsAndPlot(@TempDir Path out) throws Exception {
+        Run run = load("--clients", "3", "--iterations", "2", "--execs", "4", "--file-kb", "8",
+                "--out", out.toString());
+        String table = run.text();
+        assertTrue(run.ok(), table);
         // 3 clients x 2 iterations: 6 creates, 24 execs, 6 of everything else.
         assertTrue(Pattern.compile("(?m)^create\\s+6\\s+0\\s").matcher(table).find(), table);
         assertTrue(Pattern.compile("(?m)^exec\\s+24\\s+0\\s").matcher(table).find(), table);
@@ -124,18 +137,9 @@ class LoadToolTest {
     @Test
     void countsFailuresAndReportsThem(@TempDir Path out) throws Exception {
         execStatus = 409;
-        PrintStream old = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        boolean ok;
-        try {
-            ok = LoadMain.run(LoadConfig.parse("--url", url(), "--clients", "1", "--iterations", "1", "--execs", "2",
-                    "--no-pause", "--out", out.toString()));
-        } finally {
-            System.setOut(old);
-        }
-        String text = captured.toString(StandardCharsets.UTF_8);
-        assertFalse(ok);
+        Run run = load("--clients", "1", "--iterations", "1", "--execs", "2", "--no-pause", "--out", out.toString());
+        String text = run.text();
+        assertFalse(run.ok());
         assertTrue(Pattern.compile("(?m)^exec\\s+0\\s+2\\s").matcher(text).find(), text);
         assertTrue(text.contains("error: exec: POST /v1/sandboxes/sb-1/exec answered 409"), text);
         assertFalse(Pattern.compile("(?m)^pause\\s").matcher(text).find(), "pause was turned off: " + text);
@@ -143,18 +147,9 @@ class LoadToolTest {
 
     @Test
     void warmupRunsAreServedButNotCounted(@TempDir Path out) throws Exception {
-        PrintStream old = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        boolean ok;
-        try {
-            ok = LoadMain.run(LoadConfig.parse("--url", url(), "--clients", "2", "--iterations", "1", "--execs", "1",
-                    "--warmup", "2", "--out", out.toString()));
-        } finally {
-            System.setOut(old);
-        }
-        String text = captured.toString(StandardCharsets.UTF_8);
-        assertTrue(ok, text);
+        Run run = load("--clients", "2", "--iterations", "1", "--execs", "1", "--warmup", "2", "--out", out.toString());
+        String text = run.text();
+        assertTrue(run.ok(), text);
         assertEquals(4, ids.get(), "2 warm-up creates and 2 timed ones reach the server");
         assertTrue(Pattern.compile("(?m)^create\\s+2\\s+0\\s").matcher(text).find(), text);
     }
