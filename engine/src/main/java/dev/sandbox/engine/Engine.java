@@ -37,8 +37,20 @@ public interface Engine extends AutoCloseable {
         return Optional.empty();
     }
 
-    /** Removes snapshots in the data dir that belong to no sandbox of this engine; returns their ids. */
-    default List<String> sweepSnapshots() {
+    /**
+     * The sandboxes whose paused snapshots are on disk in the data dir, read from each snapshot folder's manifest
+     * (written and synced with the snapshot), whether or not this engine knows them yet: what a server recovers from
+     * when its own records are missing or damaged. Folders without a readable manifest are left out.
+     */
+    default List<SandboxSpec> snapshotsOnDisk() {
+        return List.of();
+    }
+
+    /**
+     * Moves snapshot folders that belong to no sandbox of this engine into the data dir's {@code quarantine/}
+     * folder (never deletes them: an operator decides) and returns their ids.
+     */
+    default List<String> quarantineUnclaimed() {
         return List.of();
     }
 

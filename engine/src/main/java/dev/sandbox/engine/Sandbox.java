@@ -5,6 +5,7 @@ import dev.sandbox.engine.agent.ExecResult;
 
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.Optional;
 
 /**
  * One running microVM. Thread-safe: many execs and file transfers may run at once. {@link #close()} destroys it
@@ -18,6 +19,14 @@ public interface Sandbox extends AutoCloseable {
     enum State { RUNNING, PAUSED, STOPPED, FAILED }
 
     String id();
+
+    /**
+     * Why the sandbox is {@link State#FAILED}: the guest crashed (triple fault, kernel panic), the VM or a device
+     * failed, its agent connection died, or a pause broke it. Empty in every other state.
+     */
+    default Optional<String> failure() {
+        return Optional.empty();
+    }
 
     SandboxSpec spec();
 

@@ -164,7 +164,7 @@ class KvmSandboxTest {
      */
     @Test
     @Order(9)
-    void kernelPanicStopsTheSandbox() throws InterruptedException {
+    void kernelPanicFailsTheSandbox() throws InterruptedException {
         try (Sandbox sb = timedCreate(new SandboxSpec("kvm-panic", "minimal", 1, 128))) {
             long t0 = System.nanoTime();
             try {
@@ -181,8 +181,9 @@ class KvmSandboxTest {
             }
             System.out.printf("panic to %s: %d ms%n", sb.state(), (System.nanoTime() - t0) / 1_000_000);
             String console = sb.consoleTail();
-            assertEquals(Sandbox.State.STOPPED, sb.state(), "console:\n" + console);
+            assertEquals(Sandbox.State.FAILED, sb.state(), "console:\n" + console);
             assertTrue(console.contains("Kernel panic"), "console:\n" + console);
+            assertTrue(sb.failure().orElseThrow().contains("Kernel panic"), sb.failure().toString());
             EngineException e = assertThrows(EngineException.class, () -> sb.exec(ExecRequest.shell("true")));
             assertEquals(EngineException.Kind.INVALID_STATE, e.kind());
         }

@@ -191,8 +191,12 @@ class KvmSnapshotTest {
                 Duration.ofSeconds(120)));
         sb = engine.recover(new SandboxSpec(ID, "minimal", 1, 128)).orElseThrow();
         assertTrue(engine.recover(new SandboxSpec("kvm-never-paused", "minimal", 1, 128)).isEmpty());
-        assertEquals(List.of("stray"), engine.sweepSnapshots());
+        assertEquals(List.of(new SandboxSpec(ID, "minimal", 1, 128)), engine.snapshotsOnDisk());
+        assertEquals(List.of("stray"), engine.quarantineUnclaimed());
         assertFalse(Files.exists(data.resolve("stray")));
+        try (var kept = Files.list(data.resolve(".quarantine"))) { // moved aside, never deleted
+            assertTrue(kept.anyMatch(p -> p.getFileName().toString().startsWith("stray-")));
+        }
         assertEquals(Sandbox.State.PAUSED, sb.state());
         sb.resume();
         assertEquals("cycle 20\nalive\n", sb.exec(ExecRequest.shell("cat /root/cycle-20; echo; kill -0 " + pid

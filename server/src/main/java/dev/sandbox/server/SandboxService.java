@@ -334,9 +334,9 @@ final class SandboxService implements AutoCloseable {
                     "the server restarted; the VM ended with the previous process"));
         }
         try {
-            List<String> removed = engine.sweepSnapshots();
+            List<String> removed = engine.quarantineUnclaimed();
             if (!removed.isEmpty()) {
-                LOG.info("removed snapshots that belong to no sandbox: {}", removed);
+                LOG.info("moved snapshots that belong to no sandbox to quarantine: {}", removed);
             }
         } catch (RuntimeException e) {
             LOG.warn("sweeping snapshots failed: {}", e.toString());

@@ -173,7 +173,7 @@ public final class KvmEngine implements Engine {
         KvmSandbox booted = boot(templateSpec, initrd(initramfs));
         KvmSandbox.Live live = booted.detach();
         try {
-            Snapshots.Saved saved = snapshots.saveTo(dir, live);
+            Snapshots.Saved saved = snapshots.saveTo(dir, null, live);
             System.getLogger(KvmEngine.class.getName()).log(System.Logger.Level.INFO, "template {0} made after a"
                     + " {1} ms boot: {2}", dir.getFileName(), booted.bootTime().toMillis(), saved);
         } catch (RuntimeException e) {
@@ -237,15 +237,20 @@ public final class KvmEngine implements Engine {
     }
 
     @Override
-    public List<String> sweepSnapshots() {
-        List<String> removed = new ArrayList<>();
+    public List<SandboxSpec> snapshotsOnDisk() {
+        return snapshots.specsOnDisk();
+    }
+
+    @Override
+    public List<String> quarantineUnclaimed() {
+        List<String> moved = new ArrayList<>();
         for (String id : snapshots.ids()) {
             if (!ids.contains(id)) {
-                snapshots.delete(id);
-                removed.add(id);
+                snapshots.quarantine(id);
+                moved.add(id);
             }
         }
-        return removed;
+        return moved;
     }
 
     @Override

@@ -87,9 +87,24 @@ final class KvmSandbox implements Sandbox {
         }
         StopReason reason = l.vm().stopped().getNow(null);
         if (reason != null) {
-            return reason instanceof StopReason.Failed ? State.FAILED : State.STOPPED;
+            return reason instanceof StopReason.Failed || reason instanceof StopReason.Crashed ? State.FAILED
+                    : State.STOPPED;
         }
         return State.RUNNING;
+    }
+
+    @Override
+    public java.util.Optional<String> failure() {
+        if (state() != State.FAILED) {
+            return java.util.Optional.empty();
+        }
+        String f = failure;
+        if (f != null) {
+            return java.util.Optional.of(f);
+        }
+        Live l = live;
+        StopReason reason = l == null ? null : l.vm().stopped().getNow(null);
+        return java.util.Optional.of(reason == null ? "failed" : reason.describe());
     }
 
     @Override
@@ -121,7 +136,7 @@ final class KvmSandbox implements Sandbox {
         Live l = running("pause");
         long t0 = System.nanoTime();
         try {
-            Snapshots.Saved saved = snapshots.save(id(), l);
+            Snapshots.Saved saved = snapshots.save(spec, l);
             live = null;
             LOG.log(System.Logger.Level.INFO, "paused {0} in {1} ms: {2}", id(), (System.nanoTime() - t0) / 1_000_000,
                     saved);

@@ -7,6 +7,7 @@ import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.engine.vmm.builder.MicrovmBuilder;
+import dev.sandbox.engine.vmm.snapshot.Manifest;
 import dev.sandbox.engine.vmm.snapshot.MemoryFile;
 import dev.sandbox.engine.vmm.snapshot.MemoryImage;
 import dev.sandbox.engine.vmm.snapshot.MicrovmSnapshot;
@@ -35,6 +36,8 @@ final class Snapshots {
     private static final System.Logger LOG = System.getLogger(Snapshots.class.getName());
     static final String STATE_FILE = "vmstate";
     static final String MEMORY_FILE = "memory";
+    /** Not a valid sandbox id (ids start with a letter or digit), so never a sandbox's snapshot folder. */
+    static final String QUARANTINE_DIR = ".quarantine";
     static final long MAX_STATE = 16L << 20;
     static final Duration SYNC_TIMEOUT = Duration.ofSeconds(10);
     static final Duration RESET_TIMEOUT = Duration.ofSeconds(30);
@@ -74,12 +77,15 @@ final class Snapshots {
      * Flushes the guest's file systems, drops the agent connection, parks the vCPUs, writes state and RAM, then
      * frees the VM. Throws if anything fails; the caller then closes the VM.
      */
-    Saved save(String id, KvmSandbox.Live live) {
-        return saveTo(folder(id), live);
+    Saved save(SandboxSpec spec, KvmSandbox.Live live) {
+        return saveTo(folder(spec.id()), spec, live);
     }
 
-    /** {@link #save} into {@code dir}: a sandbox's folder, or a template's. */
-    Saved saveTo(Path target, KvmSandbox.Live live) {
+    /**
+     * {@link #save} into {@code dir}: a sandbox's folder (with a manifest naming {@code spec}), or a template's
+     * ({@code spec} null).
+     */
+    Saved saveTo(Path target, SandboxSpec spec, KvmSandbox.Live live) {
         Steps steps = new Steps();
         try {
             live.agent().quiesce(SYNC_TIMEOUT);
@@ -112,6 +118,9 @@ final class Snapshots {
             steps.done("memory");
             byte[] payload = SnapshotCodec.encode(state.withMemory(image));
             SnapshotFile.write(dir.resolve(STATE_FILE), payload);
+            if (spec != null) {
+                Manifest.write(dir, spec);
+            }
             removeDeltasBut(dir, image.delta());
             steps.done("vmstate");
             vm.close();
@@ -273,7 +282,8 @@ final class Snapshots {
         }
         try (Stream<Path> dirs = Files.list(dataDir)) {
             return dirs.filter(Files::isDirectory)
-                    .filter(d -> Stream.of(STATE_FILE, MEMORY_FILE, STATE_FILE + ".tmp", MEMORY_FILE + ".tmp")
+                    .filter(d -> Stream.of(STATE_FILE, MEMORY_FILE, STATE_FILE + ".tmp", MEMORY_FILE + ".tmp",
+                                    Manifest.FILE)
                             .anyMatch(f -> Files.exists(d.resolve(f))) || hasDelta(d))
                     .map(p -> p.getFileName().toString()).toList();
         } catch (IOException e) {
@@ -286,6 +296,40 @@ final class Snapshots {
             return files.anyMatch(f -> f.getFileName().toString().startsWith("delta-"));
         } catch (IOException e) {
             return false;
+        }
+    }
+
+    /** The specs in the manifests of the snapshot folders here; folders without a readable one are logged. */
+    List<SandboxSpec> specsOnDisk() {
+        List<SandboxSpec> specs = new java.util.ArrayList<>();
+        for (String id : ids()) {
+            try {
+                SandboxSpec spec = Manifest.read(folder(id));
+                if (spec.id().equals(id) && exists(id)) {
+                    specs.add(spec);
+                } else {
+                    LOG.log(System.Logger.Level.WARNING, "snapshot folder {0}: manifest names {1} or no vmstate",
+                            id, spec.id());
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "snapshot folder {0} has no readable manifest: {1}", id,
+                        e.toString());
+            }
+        }
+        return specs;
+    }
+
+    /** Moves the sandbox's snapshot folder under {@code quarantine/} (kept for an operator); returns where. */
+    Path quarantine(String id) {
+        Path from = folder(id);
+        try {
+            Path dir = Files.createDirectories(dataDir.resolve(QUARANTINE_DIR));
+            Path to = dir.resolve(id + "-" + System.currentTimeMillis());
+            Files.move(from, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            LOG.log(System.Logger.Level.WARNING, "snapshot folder {0} belongs to no sandbox: moved to {1}", from, to);
+            return to;
+        } catch (IOException e) {
+            throw new UncheckedIOException("moving " + from + " to quarantine failed", e);
         }
     }
 

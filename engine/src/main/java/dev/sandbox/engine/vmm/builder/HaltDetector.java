@@ -14,6 +14,10 @@ import java.util.function.Consumer;
 final class HaltDetector implements Consumer<String> {
     static final String HALTED = "reboot: System halted";
     static final String POWER_DOWN = "reboot: Power down";
+    static final String PANIC = "Kernel panic - not syncing";
+
+    /** The panic line, once the kernel printed one: the i8042 reset that follows is a crash, not a reboot. */
+    private volatile String panic;
 
     private volatile Consumer<StopReason> target = ignored -> {
     };
@@ -24,9 +28,18 @@ final class HaltDetector implements Consumer<String> {
 
     @Override
     public void accept(String line) {
+        if (panic == null && line.contains(PANIC)) {
+            panic = line.strip();
+        }
         if (isHaltLine(line)) {
             target.accept(new StopReason.GuestStopped("the guest halted (" + line.strip() + ")"));
         }
+    }
+
+    /** How the guest stopped when it reset through the i8042: a crash if it panicked first. */
+    StopReason resetReason() {
+        String p = panic;
+        return p != null ? new StopReason.Crashed(p) : new StopReason.GuestStopped("reset through the i8042");
     }
 
     static boolean isHaltLine(String line) {

@@ -149,7 +149,7 @@ public final class MicrovmBuilder {
             IrqFd serialIrq = irq(microvm, vm, Layout.COM1_IRQ);
             Serial8250 serial = new Serial8250(console, serialIrq);
             portIo.insert(serial, Layout.COM1_PORT, Serial8250.REGISTER_COUNT);
-            portIo.insert(new I8042(() -> microvm.stop(new StopReason.GuestStopped("reset through the i8042"))),
+            portIo.insert(new I8042(() -> microvm.stop(halt.resetReason())),
                     Layout.I8042_PORT, I8042.PORT_RANGE);
             DeviceEvents events = new DeviceEvents(name + "-devices", vm.fd());
             List<MmioTransport> transports;

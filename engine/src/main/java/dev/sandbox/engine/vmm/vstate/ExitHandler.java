@@ -35,7 +35,8 @@ public final class ExitHandler {
             }
             case VcpuExit.Intr ignored -> ExitOutcome.KICKED;
             case VcpuExit.Hlt ignored -> guestStopped("HLT with interrupts off");
-            case VcpuExit.Shutdown ignored -> guestStopped("shutdown exit (triple fault or reset)");
+            case VcpuExit.Shutdown ignored -> new ExitOutcome.Stop(
+                    new StopReason.Crashed("triple fault (shutdown exit)"));
             case VcpuExit.SystemEvent e -> switch (e.type()) {
                 case KvmConstants.KVM_SYSTEM_EVENT_SHUTDOWN -> guestStopped("system event shutdown");
                 case KvmConstants.KVM_SYSTEM_EVENT_RESET -> guestStopped("system event reset");

@@ -12,11 +12,22 @@ public sealed interface StopReason {
         }
     }
 
-    /** The guest turned itself off: reboot through the i8042, a shutdown exit, a triple fault. */
+    /** The guest turned itself off: poweroff, halt or reboot. */
     record GuestStopped(String how) implements StopReason {
         @Override
         public String describe() {
             return "the guest stopped: " + how;
+        }
+    }
+
+    /**
+     * The guest crashed: a triple fault (our command line reboots through the i8042, so a shutdown exit is never a
+     * reboot the guest asked for) or a kernel panic (which then reboots through the i8042).
+     */
+    record Crashed(String how) implements StopReason {
+        @Override
+        public String describe() {
+            return "the guest crashed: " + how;
         }
     }
 

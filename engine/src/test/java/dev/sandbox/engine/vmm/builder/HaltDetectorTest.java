@@ -23,4 +23,15 @@ class HaltDetectorTest {
         assertEquals(2, stops.size());
         assertInstanceOf(StopReason.GuestStopped.class, stops.getFirst());
     }
+
+    @Test
+    void aResetAfterAPanicIsACrash() {
+        HaltDetector detector = new HaltDetector();
+        assertInstanceOf(StopReason.GuestStopped.class, detector.resetReason());
+        detector.accept("[    2.5] Kernel panic - not syncing: sysrq triggered crash");
+        StopReason reason = detector.resetReason();
+        assertInstanceOf(StopReason.Crashed.class, reason);
+        assertEquals("the guest crashed: [    2.5] Kernel panic - not syncing: sysrq triggered crash",
+                reason.describe());
+    }
 }

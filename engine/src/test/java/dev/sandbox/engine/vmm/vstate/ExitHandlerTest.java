@@ -72,7 +72,7 @@ class ExitHandlerTest {
     @Test
     void guestStopsAndFailuresEndTheVcpu() {
         assertEquals(ExitOutcome.KICKED, handler.handle(new VcpuExit.Intr()));
-        assertInstanceOf(StopReason.GuestStopped.class, stop(new VcpuExit.Shutdown()));
+        assertInstanceOf(StopReason.Crashed.class, stop(new VcpuExit.Shutdown()));
         assertInstanceOf(StopReason.GuestStopped.class, stop(new VcpuExit.Hlt()));
         assertInstanceOf(StopReason.GuestStopped.class,
                 stop(new VcpuExit.SystemEvent(KvmConstants.KVM_SYSTEM_EVENT_RESET, 0)));
