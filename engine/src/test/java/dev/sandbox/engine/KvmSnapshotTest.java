@@ -211,4 +211,124 @@ class KvmSnapshotTest {
         return (int) Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.isAlive() && t.getName().startsWith(ID + "-")).count();
     }
+
+    /**
+     * MXCSR is part of the task that runs when the snapshot is taken: KVM_SET_FPU ignores it, so without the XSAVE
+     * area a spinning task would come back with the default rounding mode. Also checks that the snapshot holds the
+     * MTRRs (KVM does not list them; boot sets MTRR_DEF_TYPE) and the vCPU's CPUID and TSC frequency.
+     */
+    @Test
+    @Order(5)
+    void mxcsrMtrrsAndCpuidSurvive() throws IOException, InterruptedException {
+        Path probe = Files.createTempFile("mxcsr-probe", "");
+        Path source = Files.createTempFile("mxcsr-probe", ".c");
+        try (var in = KvmSnapshotTest.class.getResourceAsStream("/mxcsr-probe.c")) {
+            Files.write(source, in.readAllBytes());
+        }
+        Process cc = new ProcessBuilder("musl-gcc", "-static", "-O1", "-o", probe.toString(), source.toString())
+                .redirectErrorStream(true).start();
+        String ccOut = new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, cc.waitFor(), "musl-gcc: " + ccOut);
+        sb.writeFile("/root/mxcsr-probe", new ByteArrayInputStream(Files.readAllBytes(probe)), 0755);
+        sb.exec(ExecRequest.shell("setsid /root/mxcsr-probe /tmp/mxcsr.out </dev/null >/dev/null 2>&1 &"));
+        waitFor("ok", 60);
+        for (int i = 0; i < 3; i++) { // a few tries: the probe must be the task on the CPU at the pause
+            sb.pause();
+            var state = dev.sandbox.engine.vmm.snapshot.SnapshotCodec.decode(
+                    dev.sandbox.engine.vmm.snapshot.SnapshotFile.read(data.resolve(ID).resolve("vmstate"), 16 << 20));
+            var vcpu = state.vcpus().getFirst();
+            assertTrue(vcpu.msrs().stream().anyMatch(m -> m.index() == 0x2ff && m.data() != 0),
+                    "MTRR_DEF_TYPE saved and enabled");
+            assertTrue(vcpu.msrs().stream().anyMatch(m -> m.index() == 0x200), "variable MTRRs saved");
+            assertFalse(vcpu.cpuid().isEmpty());
+            assertTrue(vcpu.tscKhz() > 0);
+            sb.resume();
+            Thread.sleep(1500);
+            String out = waitFor("", 30);
+            assertTrue(out.startsWith("ok"), "after resume " + i + ": " + out);
+        }
+        sb.exec(ExecRequest.shell("pkill mxcsr-probe"));
+    }
+
+    /** The probe's report once it starts with {@code prefix} and has changed since the last call. */
+    private String waitFor(String prefix, int seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+        String out = "";
+        while (System.nanoTime() < deadline) {
+            out = sb.exec(ExecRequest.shell("cat /tmp/mxcsr.out 2>/dev/null")).stdoutText().trim();
+            if (out.startsWith("lost") || (!out.isEmpty() && out.startsWith(prefix))) {
+                return out;
+            }
+            Thread.sleep(200);
+        }
+        return out;
+    }
+
+    /**
+     * A pause whose snapshot cannot be written (a data dir on a small tmpfs, filled up) fails with a clear error and
+     * leaves the sandbox running with its files, and nothing half-written behind; with room again it pauses. Both
+     * the first pause (a whole memory base) and a later one (a delta on top of it) are tried.
+     */
+    @Test
+    @Order(6)
+    void aPauseThatCannotBeWrittenLeavesTheSandboxRunning() throws IOException, InterruptedException {
+        Path small = Files.createTempDirectory("sandbox-small-disk");
+        mount("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", small.toString());
+        try (Engine tight = Engine.open(new EngineConfig(small, EngineConfig.guestDirFromSystemProperty(), 2, 128,
+                1024, Duration.ofSeconds(120)).withTemplates(false));
+             Sandbox victim = tight.create(new SandboxSpec("kvm-full", "minimal", 1, 128))) {
+            victim.writeFile("/root/keep", new ByteArrayInputStream("kept".getBytes(StandardCharsets.UTF_8)), 0644);
+            Path filler = small.resolve("filler");
+            fill(small, filler, 1 << 20);
+            EngineException e = assertThrows(EngineException.class, victim::pause);
+            System.out.println("first pause on a full disk: " + e.getMessage());
+            assertTrue(e.getMessage().contains("goes on running"), e.getMessage());
+            assertEquals(Sandbox.State.RUNNING, victim.state());
+            assertEquals("kept", victim.exec(ExecRequest.shell("cat /root/keep")).stdoutText());
+            assertFalse(Files.exists(small.resolve("kvm-full")), "nothing half-written is left");
+
+            Files.delete(filler);
+            victim.pause();
+            victim.resume();
+            assertEquals("kept", victim.exec(ExecRequest.shell("cat /root/keep")).stdoutText());
+            List<String> before;
+            try (var files = Files.list(small.resolve("kvm-full"))) {
+                before = files.map(f -> f.getFileName().toString()).sorted().toList();
+            }
+            // dirty enough guest memory that the delta cannot fit in what is left
+            victim.exec(ExecRequest.shell("dd if=/dev/urandom of=/root/big bs=1M count=8 2>/dev/null"));
+            fill(small, filler, 64 << 10);
+            e = assertThrows(EngineException.class, victim::pause);
+            System.out.println("second pause on a full disk: " + e.getMessage());
+            assertEquals(Sandbox.State.RUNNING, victim.state());
+            assertEquals("kept", victim.exec(ExecRequest.shell("cat /root/keep")).stdoutText());
+            try (var files = Files.list(small.resolve("kvm-full"))) {
+                assertEquals(before, files.map(f -> f.getFileName().toString()).sorted().toList(),
+                        "the previous snapshot's files stay, and no new delta is left");
+            }
+            Files.delete(filler);
+            victim.pause();
+            victim.resume();
+            assertEquals("8388608", victim.exec(ExecRequest.shell("wc -c < /root/big")).stdoutText().trim());
+        } finally {
+            mount("umount", "-l", small.toString());
+        }
+    }
+
+    /** Writes {@code filler} until the file system at {@code dir} has about {@code leave} bytes free. */
+    private static void fill(Path dir, Path filler, long leave) throws IOException {
+        long free = Files.getFileStore(dir).getUsableSpace();
+        byte[] chunk = new byte[1 << 20];
+        try (var out = Files.newOutputStream(filler)) {
+            for (long left = free - leave; left > 0; left -= chunk.length) {
+                out.write(chunk, 0, (int) Math.min(chunk.length, left));
+            }
+        }
+    }
+
+    private static void mount(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), String.join(" ", command) + ": " + out);
+    }
 }

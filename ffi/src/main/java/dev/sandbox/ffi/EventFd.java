@@ -1,5 +1,8 @@
 package dev.sandbox.ffi;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
@@ -8,7 +11,12 @@ import java.lang.foreign.MemorySegment;
 /** Owner of an eventfd(2): a 64-bit counter the VMM and KVM (irqfd, ioeventfd) signal each other through. */
 public final class EventFd implements AutoCloseable {
     private final int fd;
-    private volatile boolean closed;
+    /**
+     * 1 for the owner plus one per call in progress; the fd is closed when it reaches 0. So a write racing
+     * {@link #close()} either completes on this eventfd or fails, and never lands in a file that reused the number.
+     */
+    private final AtomicInteger users = new AtomicInteger(1);
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private EventFd(int fd) {
         this.fd = fd;
@@ -25,36 +33,59 @@ public final class EventFd implements AutoCloseable {
         if (value <= 0) {
             throw new IllegalArgumentException("eventfd value must be positive: " + value);
         }
+        int f = acquire();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(JAVA_LONG);
             buf.set(JAVA_LONG, 0, value);
-            if (Libc.write(fd(), buf) == Libc.WOULD_BLOCK) {
+            if (Libc.write(f, buf) == Libc.WOULD_BLOCK) {
                 throw new NativeException("write eventfd", Errno.EAGAIN.value());
             }
+        } finally {
+            release();
         }
     }
 
     /** Takes and resets the counter; blocks until it is non-zero, or returns 0 at once if non-blocking. */
     public long read() {
+        int f = acquire();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(JAVA_LONG);
-            return Libc.read(fd(), buf) == Libc.WOULD_BLOCK ? 0 : buf.get(JAVA_LONG, 0);
+            return Libc.read(f, buf) == Libc.WOULD_BLOCK ? 0 : buf.get(JAVA_LONG, 0);
+        } finally {
+            release();
         }
     }
 
     /** The descriptor, for registering with KVM; owned by this object. */
     public int fd() {
-        if (closed) {
+        if (closed.get()) {
             throw new IllegalStateException("eventfd closed");
         }
         return fd;
     }
 
+    private int acquire() {
+        while (true) {
+            int n = users.get();
+            if (n == 0 || closed.get()) {
+                throw new IllegalStateException("eventfd closed");
+            }
+            if (users.compareAndSet(n, n + 1)) {
+                return fd;
+            }
+        }
+    }
+
+    private void release() {
+        if (users.decrementAndGet() == 0) {
+            Libc.close(fd);
+        }
+    }
+
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            Libc.close(fd);
+        if (closed.compareAndSet(false, true)) {
+            release();
         }
     }
 }

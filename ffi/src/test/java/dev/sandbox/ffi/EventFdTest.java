@@ -39,4 +39,37 @@ class EventFdTest {
         fd.close(); // idempotent
         assertThrows(IllegalStateException.class, () -> fd.write(1));
     }
+
+    /**
+     * Writers racing a close must never write into whatever file reuses the closed number: each round closes the
+     * eventfd under four writers and opens a new one at once (the kernel hands out the lowest free number).
+     */
+    @Test
+    void aWriteRacingCloseNeverLandsInAReusedFd() throws InterruptedException {
+        for (int round = 0; round < 200; round++) {
+            EventFd victim = EventFd.create(true);
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(4);
+            java.util.List<Thread> writers = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                writers.add(Thread.ofPlatform().start(() -> {
+                    started.countDown();
+                    try {
+                        while (true) {
+                            victim.write(1);
+                        }
+                    } catch (IllegalStateException closed) {
+                        // expected once closed
+                    }
+                }));
+            }
+            started.await();
+            victim.close();
+            try (EventFd next = EventFd.create(true)) {
+                for (Thread t : writers) {
+                    t.join();
+                }
+                assertEquals(0, next.read(), "round " + round + ": a write went into the fd that reused the number");
+            }
+        }
+    }
 }

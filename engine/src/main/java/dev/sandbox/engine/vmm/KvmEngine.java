@@ -49,6 +49,13 @@ public final class KvmEngine implements Engine {
     private final Set<String> ids = ConcurrentHashMap.newKeySet();
     private final Map<Path, Object> templateLocks = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    private final Templates templates;
+    private static final System.Logger LOG = System.getLogger(KvmEngine.class.getName());
+    static final java.util.regex.Pattern TEMPLATE_NAME = java.util.regex.Pattern.compile(
+            "([a-z0-9][a-z0-9_-]*)-(\\d+)cpu-(\\d+)mb-[0-9a-f]{8}");
+    /** Bounds for unused templates of today's guest image: count and disk bytes. */
+    static final int MAX_TEMPLATES = 8;
+    static final long MAX_TEMPLATE_BYTES = 8L << 30;
 
     private KvmEngine(EngineConfig config, Kvm kvm, List<CpuidEntry> supportedCpuid, MemorySegment kernel) {
         this.config = config;
@@ -56,6 +63,9 @@ public final class KvmEngine implements Engine {
         this.supportedCpuid = supportedCpuid;
         this.kernel = kernel;
         this.snapshots = new Snapshots(kvm, config.dataDir(), supportedCpuid, config.bootTimeout());
+        this.templates = new Templates(config.dataDir().resolve(TEMPLATES_DIR), config.dataDir(), MAX_TEMPLATES,
+                MAX_TEMPLATE_BYTES, this::mappedBases);
+        pruneTemplates();
     }
 
     public static Engine open(EngineConfig config) {
@@ -142,29 +152,76 @@ public final class KvmEngine implements Engine {
 
     /**
      * A clone of the template's snapshot at agent-ready: booted and snapshotted on first use (per template, vCPU
-     * count, memory size and guest image), then restored with RAM mapped copy-on-write from the template's memory
-     * file, which the page cache shares between clones. A template that cannot be restored is dropped and the
-     * sandbox boots; the next create makes the template again.
+     * count, memory size, guest image and host), then restored with RAM mapped copy-on-write from the template's
+     * memory file, which the page cache shares between clones. A restore that fails is tried once more; if that
+     * fails too the sandbox boots, and the template is removed only if no paused or running sandbox needs its files
+     * (the next create then makes it again).
      */
     private KvmSandbox fromTemplate(SandboxSpec spec, Path initramfs) {
         long start = System.nanoTime();
         Path dir = templateDir(spec, initramfs);
-        synchronized (templateLocks.computeIfAbsent(dir, d -> new Object())) {
+        synchronized (templateLock(dir)) {
             if (!Files.isRegularFile(dir.resolve(Snapshots.STATE_FILE))) {
                 makeTemplate(spec, initramfs, dir);
+                pruneTemplates();
             }
         }
-        try {
-            KvmSandbox.Live live = snapshots.restoreFrom(dir, spec, true);
-            return new KvmSandbox(spec, live, snapshots, Duration.ofNanos(System.nanoTime() - start), this::forget);
-        } catch (EngineException e) {
-            System.getLogger(KvmEngine.class.getName()).log(System.Logger.Level.WARNING, "template " + dir
-                    + " cannot be restored; dropping it and booting " + spec.id(), e);
-            synchronized (templateLocks.computeIfAbsent(dir, d -> new Object())) {
+        EngineException failed = null;
+        for (int attempt = 1; attempt <= 2; attempt++) {
+            try {
+                KvmSandbox.Live live = snapshots.restoreFrom(dir, spec, true);
+                templates.touch(dir);
+                return new KvmSandbox(spec, live, snapshots, Duration.ofNanos(System.nanoTime() - start),
+                        this::forget);
+            } catch (EngineException e) {
+                LOG.log(System.Logger.Level.WARNING, "restoring " + spec.id() + " from template " + dir
+                        + " failed (attempt " + attempt + " of 2)", e);
+                if (failed == null) {
+                    failed = e;
+                } else {
+                    failed.addSuppressed(e);
+                }
+            }
+        }
+        synchronized (templateLock(dir)) {
+            if (templates.inUse(dir)) {
+                LOG.log(System.Logger.Level.WARNING, "template {0} is suspect but kept: paused or running sandboxes"
+                        + " need its memory file", dir);
+            } else {
+                LOG.log(System.Logger.Level.WARNING, "template {0} is suspect and no sandbox needs it: removed; the"
+                        + " next create makes it again", dir);
                 Snapshots.deleteTree(dir);
             }
-            return boot(spec, initrd(initramfs));
         }
+        return boot(spec, initrd(initramfs));
+    }
+
+    private Object templateLock(Path dir) {
+        return templateLocks.computeIfAbsent(dir, d -> new Object());
+    }
+
+    /** Removes the templates no sandbox needs that are of another guest image or host, or beyond the bounds. */
+    private void pruneTemplates() {
+        try {
+            templates.prune(this::isCurrentTemplate);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "pruning templates failed", e);
+        }
+    }
+
+    /** Whether {@code dir} is what {@link #templateDir} makes today for its template, size and count. */
+    private boolean isCurrentTemplate(Path dir) {
+        java.util.regex.Matcher m = TEMPLATE_NAME.matcher(dir.getFileName().toString());
+        if (!m.matches()) {
+            return false;
+        }
+        Path initramfs = config.guestDir().resolve(m.group(1) + ".cpio.gz");
+        if (!Files.isRegularFile(initramfs)) {
+            return false;
+        }
+        SandboxSpec spec = new SandboxSpec("x", m.group(1), Integer.parseInt(m.group(2)),
+                Integer.parseInt(m.group(3)));
+        return templateDir(spec, initramfs).getFileName().equals(dir.getFileName());
     }
 
     private void makeTemplate(SandboxSpec spec, Path initramfs, Path dir) {
@@ -177,11 +234,14 @@ public final class KvmEngine implements Engine {
             System.getLogger(KvmEngine.class.getName()).log(System.Logger.Level.INFO, "template {0} made after a"
                     + " {1} ms boot: {2}", dir.getFileName(), booted.bootTime().toMillis(), saved);
         } catch (RuntimeException e) {
+            KvmSandbox.Live left = e instanceof Snapshots.SaveFailed f ? f.revived : live;
             try {
-                live.agent().close();
-                live.vm().close();
+                if (left != null) {
+                    left.agent().close();
+                    left.vm().close();
+                }
             } finally {
-                Snapshots.deleteTree(dir);
+                Snapshots.deleteTree(dir); // only the template's own, unfinished files: nothing else uses them yet
             }
             throw new EngineException(EngineException.Kind.BOOT_FAILED, "snapshotting the template for "
                     + spec.id() + " failed: " + e.getMessage(), e);
@@ -195,12 +255,20 @@ public final class KvmEngine implements Engine {
             Path kernelFile = config.guestDir().resolve(KERNEL_FILE);
             fingerprint = java.util.Objects.hash(kernelFile.toRealPath().toString(), Files.size(kernelFile),
                     Files.getLastModifiedTime(kernelFile), initramfs.toRealPath().toString(), Files.size(initramfs),
-                    Files.getLastModifiedTime(initramfs));
+                    Files.getLastModifiedTime(initramfs), snapshots.hostFingerprint());
         } catch (IOException e) {
             throw new EngineException(EngineException.Kind.CONFIG, "cannot read the guest image: " + e, e);
         }
         return config.dataDir().resolve(TEMPLATES_DIR).resolve("%s-%dcpu-%dmb-%08x".formatted(spec.template(),
                 spec.vcpus(), spec.memoryMb(), fingerprint));
+    }
+
+    private Set<Path> mappedBases() {
+        Set<Path> bases = new java.util.HashSet<>();
+        for (KvmSandbox s : sandboxes.values()) {
+            s.memoryBase().ifPresent(bases::add);
+        }
+        return bases;
     }
 
     private void forget(KvmSandbox sandbox) {

@@ -67,6 +67,15 @@ final class KvmSandbox implements Sandbox {
         return bootTime;
     }
 
+    /** The memory file a running VM maps copy-on-write (a template's, or its own snapshot's), if any. */
+    java.util.Optional<java.nio.file.Path> memoryBase() {
+        Live l = live;
+        if (l == null || l.vm().memoryBase() == null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(l.vm().memoryBase().base());
+    }
+
     /** Why the VM stopped, or null while it runs or is paused. */
     public StopReason stopReason() {
         Live l = live;
@@ -140,6 +149,15 @@ final class KvmSandbox implements Sandbox {
             live = null;
             LOG.log(System.Logger.Level.INFO, "paused {0} in {1} ms: {2}", id(), (System.nanoTime() - t0) / 1_000_000,
                     saved);
+        } catch (Snapshots.SaveFailed e) {
+            if (e.revived != null) {
+                live = e.revived; // a failed pause changes nothing for the caller but the error
+                throw new EngineException(EngineException.Kind.VM_FAILED, "pausing " + id() + " failed: "
+                        + e.getMessage(), e);
+            }
+            failure = "pausing failed and the VM could not run again: " + e.getMessage();
+            throw new EngineException(EngineException.Kind.VM_FAILED, "pausing " + id() + " failed: "
+                    + e.getMessage(), e);
         } catch (RuntimeException e) {
             failure = "pausing failed: " + e.getMessage();
             closeQuietly(l);

@@ -1,5 +1,7 @@
 package dev.sandbox.engine.vmm;
 
+import dev.sandbox.engine.vmm.arch.Cpuid;
+import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.engine.vmm.devices.legacy.ConsoleLog;
 import dev.sandbox.engine.vmm.devices.legacy.Serial8250;
 import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
@@ -37,6 +39,7 @@ public final class Microvm implements AutoCloseable {
     private final VirtioVsock vsock;
     /** Threads that work on device state (ioeventfd loop, vsock worker): stopped first, and before a snapshot. */
     private final List<AutoCloseable> deviceThreads = new ArrayList<>();
+    private final List<Runnable> revivers = new ArrayList<>();
     /** Released after the vCPUs and device threads, before the VM (eventfds). */
     private final List<AutoCloseable> resources = new ArrayList<>();
     private Serial8250 serial;
@@ -94,7 +97,7 @@ public final class Microvm implements AutoCloseable {
      * while it is read; the VM can then only be closed (its devices no longer work), which is what pausing to a
      * snapshot does next.
      */
-    public synchronized MicrovmSnapshot snapshot(int[] listedMsrs, boolean xsave) {
+    public synchronized MicrovmSnapshot snapshot(int[] msrs, boolean xcrs, List<CpuidEntry> supportedCpuid) {
         List<Exception> failures = new ArrayList<>();
         stopDeviceThreads(failures);
         if (!failures.isEmpty()) {
@@ -102,7 +105,8 @@ public final class Microvm implements AutoCloseable {
         }
         VmSnapshot vmState = VmSnapshot.capture(vm.fd());
         List<VcpuSnapshot> states = vcpus.stream()
-                .map(v -> VcpuSnapshot.capture(v.pausedFd(), listedMsrs, xsave)).toList();
+                .map(v -> VcpuSnapshot.capture(v.pausedFd(), Cpuid.forVcpu(supportedCpuid, v.id(), vcpus.size()),
+                        msrs, xcrs)).toList();
         return new MicrovmSnapshot(vm.memorySize(), memoryBase, vmState, states, serial.state(),
                 transports.stream().map(MmioTransport::state).toList(), console.tail());
     }
@@ -111,7 +115,27 @@ public final class Microvm implements AutoCloseable {
         for (int i = deviceThreads.size() - 1; i >= 0; i--) {
             closeInto(deviceThreads.get(i), failures);
         }
-        deviceThreads.clear();
+    }
+
+    /** Builder only: how to start the device helpers again after {@link #snapshot} (see {@link #revive}). */
+    public void onDevicesRevived(Runnable restart) {
+        revivers.add(restart);
+    }
+
+    /**
+     * Runs the VM again after a {@link #snapshot} whose files could not be written: the device helpers start again,
+     * queue notifications come through the vCPUs' MMIO exits (the ioeventfds went with the device thread), and the
+     * vCPUs resume. Device state was only read, so the guest goes on as if nothing happened.
+     */
+    public synchronized void revive() {
+        if (closed) {
+            throw new IllegalStateException("microVM " + name + " is closed");
+        }
+        revivers.forEach(Runnable::run);
+        resume();
+        for (MmioTransport t : transports) {
+            t.kickQueues(); // anything the guest queued while the helpers were down
+        }
     }
 
     /** Builder only: something to release after the vCPUs stopped and before the VM goes. */

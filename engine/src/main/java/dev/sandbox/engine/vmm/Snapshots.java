@@ -7,6 +7,7 @@ import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.engine.vmm.builder.MicrovmBuilder;
+import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
 import dev.sandbox.engine.vmm.snapshot.Manifest;
 import dev.sandbox.engine.vmm.snapshot.MemoryFile;
 import dev.sandbox.engine.vmm.snapshot.MemoryImage;
@@ -14,6 +15,7 @@ import dev.sandbox.engine.vmm.snapshot.MicrovmSnapshot;
 import dev.sandbox.engine.vmm.snapshot.SnapshotCodec;
 import dev.sandbox.engine.vmm.snapshot.SnapshotFile;
 import dev.sandbox.engine.vmm.snapshot.SnapshotFormatException;
+import dev.sandbox.engine.vmm.vstate.SavedMsrs;
 import dev.sandbox.ffi.kvm.Kvm;
 
 import java.io.IOException;
@@ -54,7 +56,8 @@ final class Snapshots {
     private final Kvm kvm;
     private final Path dataDir;
     private final List<CpuidEntry> supportedCpuid;
-    private final int[] listedMsrs;
+    private final int[] savedMsrs;
+    private final int hostTscKhz;
     private final boolean xsave;
     private final Duration agentTimeout;
     private final SecureRandom random = new SecureRandom();
@@ -63,10 +66,17 @@ final class Snapshots {
         this.kvm = kvm;
         this.dataDir = dataDir;
         this.supportedCpuid = List.copyOf(supportedCpuid);
-        this.listedMsrs = kvm.msrIndexList();
+        SavedMsrs.Probe probe = SavedMsrs.probe(kvm, supportedCpuid);
+        this.savedMsrs = probe.msrs();
+        this.hostTscKhz = probe.tscKhz();
         // CPUID.1:ECX bit 26: without XSAVE (the nested test host) KVM keeps no XSAVE area or XCRs worth saving.
         this.xsave = supportedCpuid.stream().anyMatch(e -> e.function() == 1 && (e.ecx() & (1 << 26)) != 0);
         this.agentTimeout = agentTimeout;
+    }
+
+    /** What a template's snapshot depends on beyond the guest image: the snapshot format and this host's CPU. */
+    int hostFingerprint() {
+        return java.util.Objects.hash(SnapshotFile.VERSION, supportedCpuid, hostTscKhz);
     }
 
     Path folder(String id) {
@@ -74,8 +84,21 @@ final class Snapshots {
     }
 
     /**
+     * A pause whose snapshot could not be written: the VM runs again with a new agent connection ({@code revived},
+     * null if even that failed and the VM is gone) and the files this attempt wrote are removed.
+     */
+    static final class SaveFailed extends RuntimeException {
+        final transient KvmSandbox.Live revived;
+
+        SaveFailed(String message, Throwable cause, KvmSandbox.Live revived) {
+            super(message, cause);
+            this.revived = revived;
+        }
+    }
+
+    /**
      * Flushes the guest's file systems, drops the agent connection, parks the vCPUs, writes state and RAM, then
-     * frees the VM. Throws if anything fails; the caller then closes the VM.
+     * frees the VM. If the files cannot be written (disk full, I/O error) the VM runs on: {@link SaveFailed}.
      */
     Saved save(SandboxSpec spec, KvmSandbox.Live live) {
         return saveTo(folder(spec.id()), spec, live);
@@ -83,7 +106,8 @@ final class Snapshots {
 
     /**
      * {@link #save} into {@code dir}: a sandbox's folder (with a manifest naming {@code spec}), or a template's
-     * ({@code spec} null).
+     * ({@code spec} null). The vmstate file is the commit point: written (atomically, synced) last, after the memory
+     * and the manifest, so a crash or failure before it leaves the previous snapshot, if any, as it was.
      */
     Saved saveTo(Path target, SandboxSpec spec, KvmSandbox.Live live) {
         Steps steps = new Steps();
@@ -97,37 +121,83 @@ final class Snapshots {
         Microvm vm = live.vm();
         vm.pause();
         steps.done("vcpus");
-        MicrovmSnapshot state = vm.snapshot(listedMsrs, xsave);
+        MicrovmSnapshot state = vm.snapshot(savedMsrs, xsave, supportedCpuid);
         steps.done("state");
+        List<Path> written = new java.util.ArrayList<>();
+        boolean createdDir = !Files.isDirectory(target);
+        long memorySize = vm.vm().memorySize();
+        long dataBytes;
+        byte[] payload;
         try {
             Path dir = Files.createDirectories(target);
-            long memorySize = vm.vm().memorySize();
             MemorySegment ram = vm.vm().memory().slice(0, memorySize);
             MemoryImage base = vm.memoryBase();
             MemoryImage image;
-            long dataBytes;
             if (base == null) { // booted: its RAM becomes a base, all of it (sparse)
+                written.add(dir.resolve(MEMORY_FILE));
                 dataBytes = MemoryFile.write(ram, vm.vm().dataPages(), dir.resolve(MEMORY_FILE));
                 image = MemoryImage.of(dir.resolve(MEMORY_FILE));
             } else { // restored: only the pages written since, on top of the base it was restored from
                 String name = "delta-" + Long.toHexString(random.nextLong() & Long.MAX_VALUE);
+                written.add(dir.resolve(name));
                 MemoryFile.Delta delta = MemoryFile.writeDelta(ram, vm.vm().writtenPages(), dir.resolve(name));
                 image = base.withDelta(name, delta.pages(), delta.crc());
                 dataBytes = delta.pages() * 4096;
             }
             steps.done("memory");
-            byte[] payload = SnapshotCodec.encode(state.withMemory(image));
-            SnapshotFile.write(dir.resolve(STATE_FILE), payload);
             if (spec != null) {
                 Manifest.write(dir, spec);
             }
-            removeDeltasBut(dir, image.delta());
+            payload = SnapshotCodec.encode(state.withMemory(image));
+            SnapshotFile.write(dir.resolve(STATE_FILE), payload);
             steps.done("vmstate");
-            vm.close();
-            steps.done("free");
-            return new Saved(payload.length, dataBytes, memorySize, steps.toString());
-        } catch (IOException e) {
-            throw new UncheckedIOException("writing the snapshot to " + target + " failed: " + e.getMessage(), e);
+            try {
+                removeDeltasBut(dir, image.delta());
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "removing old deltas in {0}: {1}", dir, e.toString());
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new SaveFailed("writing the snapshot to " + target + " failed: " + e.getMessage()
+                    + "; the sandbox goes on running", e, revive(target, live, written, createdDir, e));
+        }
+        vm.close();
+        steps.done("free");
+        return new Saved(payload.length, dataBytes, memorySize, steps.toString());
+    }
+
+    /** After a failed save: removes what it wrote, runs the VM again and reconnects to its agent. */
+    private KvmSandbox.Live revive(Path target, KvmSandbox.Live live, List<Path> written, boolean createdDir,
+                                   Exception cause) {
+        for (Path f : written) {
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException e) {
+                cause.addSuppressed(e);
+            }
+        }
+        if (createdDir) {
+            try {
+                deleteTree(target); // only what this attempt made: the folder did not exist before it
+            } catch (RuntimeException e) {
+                cause.addSuppressed(e);
+            }
+        }
+        Microvm vm = live.vm();
+        try {
+            vm.revive();
+            AgentClient agent = AgentConnector.connect(vm, System.nanoTime() + agentTimeout.toNanos(),
+                    AgentClient.DEFAULT_TIMEOUT);
+            LOG.log(System.Logger.Level.WARNING, "{0}: the snapshot could not be written ({1}); running again",
+                    vm.name(), cause.toString());
+            return new KvmSandbox.Live(vm, agent);
+        } catch (AgentConnector.NotReady | RuntimeException e) {
+            cause.addSuppressed(e);
+            try {
+                vm.close();
+            } catch (RuntimeException closing) {
+                cause.addSuppressed(closing);
+            }
+            return null;
         }
     }
 
@@ -207,6 +277,7 @@ final class Snapshots {
         }
         try {
             vm.start();
+            vm.transports().forEach(MmioTransport::kickQueues); // as Firecracker does on resume
             vm.vsock().sendTransportReset();
             if (!vm.vsock().awaitTransportResetHandled(RESET_TIMEOUT)) {
                 LOG.log(System.Logger.Level.WARNING, "{0}: the guest did not acknowledge the vsock transport reset"
@@ -217,7 +288,7 @@ final class Snapshots {
                     AgentClient.DEFAULT_TIMEOUT);
             steps.done("agent");
             KvmSandbox.Live live = new KvmSandbox.Live(vm, agent);
-            if (clone) {
+            if (clone && !Boolean.getBoolean("sandbox.debug.noRename")) { // EXPERIMENT, remove
                 rename(agent, spec.id());
             }
             resync(agent);

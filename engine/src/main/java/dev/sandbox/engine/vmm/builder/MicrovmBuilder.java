@@ -109,8 +109,12 @@ public final class MicrovmBuilder {
                 VcpuFd fd = vm.fd().createVcpu(saved.id());
                 Vcpu vcpu = new Vcpu(fd, devices.exits(), microvm::stop);
                 microvm.addVcpu(vcpu);
-                fd.setCpuid2(KvmTypes.toKvm(Cpuid.forVcpu(request.supportedCpuid(), saved.id(), count)));
-                saved.restore(fd);
+                List<CpuidEntry> here = Cpuid.forVcpu(request.supportedCpuid(), saved.id(), count);
+                if (!here.equals(saved.cpuid())) {
+                    throw new IllegalStateException("the snapshot's vCPU " + saved.id() + " ran with a CPU this"
+                            + " host cannot give it: " + CpuidDiff.describe(saved.cpuid(), here));
+                }
+                saved.restore(fd, fd.getTscKhz());
             }
             // The saved console tail stays in the snapshot file: replaying it would re-run the halt detector.
         });
@@ -130,8 +134,7 @@ public final class MicrovmBuilder {
         HaltDetector halt = new HaltDetector();
         ConsoleLog console = new ConsoleLog(ConsoleLog.DEFAULT_CAPACITY, halt);
         // Host-side vsock work (filling RX buffers for host writes) runs here, off the callers' threads.
-        ExecutorService vsockWorker = Executors.newSingleThreadExecutor(
-                Thread.ofPlatform().name(name + "-vsock").daemon(true).factory());
+        DeviceWorker vsockWorker = new DeviceWorker(name + "-vsock");
         // Host ports start somewhere new in every VM life, so a restored guest's stale packets for the connections
         // of its earlier life cannot match a new connection.
         VirtioVsock vsock = new VirtioVsock(GUEST_CID, vsockWorker,
@@ -139,10 +142,8 @@ public final class MicrovmBuilder {
         Microvm microvm = new Microvm(name, vm, console, vsock);
         halt.target(microvm::stop);
         try {
-            microvm.addDeviceThread(() -> {
-                vsockWorker.shutdownNow();
-                vsockWorker.awaitTermination(10, TimeUnit.SECONDS);
-            });
+            microvm.addDeviceThread(vsockWorker);
+            microvm.onDevicesRevived(vsockWorker::restart);
             Bus portIo = Bus.portIo();
             Bus mmio = Bus.mmio();
 

@@ -1,5 +1,6 @@
 package dev.sandbox.engine.vmm.snapshot;
 
+import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.engine.vmm.devices.legacy.Serial8250;
 import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
 import dev.sandbox.engine.vmm.devices.virtio.Queue;
@@ -31,6 +32,7 @@ public final class SnapshotCodec {
     static final int MAX_VCPUS = 256;
     static final int MAX_STRUCT = 64 * 1024;
     static final int MAX_MSRS = 4096;
+    static final int MAX_CPUID = 256;
     static final int MAX_TRANSPORTS = 32;
     static final int MAX_QUEUES = 64;
     static final int MAX_CONSOLE = 1 << 20;
@@ -55,10 +57,14 @@ public final class SnapshotCodec {
         w.bytes(s.vm().pit().bytes()).i64(s.vm().clock());
         w.section("vcpus").i32(s.vcpus().size());
         for (VcpuSnapshot v : s.vcpus()) {
-            w.section("vcpu").i32(v.id()).i32(v.mpState()).bytes(v.regs().toBytes()).bytes(v.sregs().toBytes())
-                    .bytes(v.fpu().toBytes()).bool(v.xsave() != null);
-            if (v.xsave() != null) {
-                w.bytes(v.xsave().bytes()).bytes(v.xcrs().bytes());
+            w.section("vcpu").i32(v.id()).i32(v.cpuid().size());
+            for (CpuidEntry e : v.cpuid()) {
+                w.i32(e.function()).i32(e.index()).i32(e.flags()).i32(e.eax()).i32(e.ebx()).i32(e.ecx()).i32(e.edx());
+            }
+            w.i32(v.tscKhz()).i32(v.mpState()).bytes(v.regs().toBytes()).bytes(v.sregs().toBytes())
+                    .bytes(v.fpu().toBytes()).bytes(v.xsave().bytes()).bool(v.xcrs() != null);
+            if (v.xcrs() != null) {
+                w.bytes(v.xcrs().bytes());
             }
             w.bytes(v.debugRegs().bytes()).bytes(v.lapic().bytes()).i32(v.msrs().size());
             for (Msr msr : v.msrs()) {
@@ -138,16 +144,18 @@ public final class SnapshotCodec {
         if (id != index) {
             throw new SnapshotFormatException("vCPU " + index + " is saved with id " + id);
         }
+        int leaves = r.i32InRange("CPUID leaf count", 1, MAX_CPUID);
+        List<CpuidEntry> cpuid = new ArrayList<>(leaves);
+        for (int i = 0; i < leaves; i++) {
+            cpuid.add(new CpuidEntry(r.i32(), r.i32(), r.i32(), r.i32(), r.i32(), r.i32(), r.i32()));
+        }
+        int tscKhz = r.i32InRange("TSC kHz", 1, 100_000_000);
         int mpState = r.i32InRange("mp_state", 0, 16);
         Regs regs = Regs.fromBytes(r.bytes(MAX_STRUCT));
         Sregs sregs = Sregs.fromBytes(r.bytes(MAX_STRUCT));
         Fpu fpu = Fpu.fromBytes(r.bytes(MAX_STRUCT));
-        Xsave xsave = null;
-        Xcrs xcrs = null;
-        if (r.bool()) {
-            xsave = new Xsave(r.bytes(MAX_STRUCT));
-            xcrs = new Xcrs(r.bytes(MAX_STRUCT));
-        }
+        Xsave xsave = new Xsave(r.bytes(MAX_STRUCT));
+        Xcrs xcrs = r.bool() ? new Xcrs(r.bytes(MAX_STRUCT)) : null;
         DebugRegs debugRegs = new DebugRegs(r.bytes(MAX_STRUCT));
         Lapic lapic = new Lapic(r.bytes(MAX_STRUCT));
         int msrCount = r.i32InRange("MSR count", 0, MAX_MSRS);
@@ -156,7 +164,8 @@ public final class SnapshotCodec {
             msrs.add(new Msr(r.i32(), r.i64()));
         }
         VcpuEvents events = new VcpuEvents(r.bytes(MAX_STRUCT));
-        return new VcpuSnapshot(id, mpState, regs, sregs, fpu, xsave, xcrs, debugRegs, lapic, msrs, events);
+        return new VcpuSnapshot(id, cpuid, tscKhz, mpState, regs, sregs, fpu, xsave, xcrs, debugRegs, lapic, msrs,
+                events);
     }
 
     private static MmioTransport.State transport(StateReader r) {

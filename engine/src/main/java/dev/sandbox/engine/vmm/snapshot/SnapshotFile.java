@@ -18,7 +18,8 @@ import java.util.zip.CRC32C;
  * renamed over the target, so a crash leaves either the old snapshot or the new one, never half of one.
  */
 public final class SnapshotFile {
-    public static final int VERSION = 1;
+    /** 2: each vCPU keeps its CPUID and TSC frequency, and always its XSAVE area (for MXCSR). */
+    public static final int VERSION = 2;
 
     private static final byte[] MAGIC = "SBXSNAP\0".getBytes(StandardCharsets.US_ASCII);
     private static final int HEADER = MAGIC.length + Integer.BYTES + Long.BYTES;

@@ -219,18 +219,26 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
+    /** A failure or crash says where the vCPU was: the first thing to look at for a guest that died. */
     private StopReason withRegisters(StopReason reason) {
-        if (!(reason instanceof StopReason.Failed failed)) {
+        String details = switch (reason) {
+            case StopReason.Failed f -> f.details();
+            case StopReason.Crashed c -> c.how();
+            default -> null;
+        };
+        if (details == null) {
             return reason;
         }
+        String where;
         try {
             Regs r = fd.getRegs();
             Sregs s = fd.getSregs();
-            return new StopReason.Failed("vCPU %d: %s; rip=0x%x rsp=0x%x rflags=0x%x cr0/cr3/cr4=0x%x/0x%x/0x%x"
-                    .formatted(id(), failed.details(), r.rip(), r.rsp(), r.rflags(), s.cr0(), s.cr3(), s.cr4()));
+            where = "vCPU %d: %s; rip=0x%x rsp=0x%x rflags=0x%x cr0/cr2/cr3/cr4=0x%x/0x%x/0x%x/0x%x".formatted(id(),
+                    details, r.rip(), r.rsp(), r.rflags(), s.cr0(), s.cr2(), s.cr3(), s.cr4());
         } catch (RuntimeException e) {
-            return new StopReason.Failed("vCPU " + id() + ": " + failed.details());
+            where = "vCPU " + id() + ": " + details;
         }
+        return reason instanceof StopReason.Crashed ? new StopReason.Crashed(where) : new StopReason.Failed(where);
     }
 
     private void trace(VcpuExit exit) {

@@ -5,6 +5,7 @@ import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
 import dev.sandbox.engine.vmm.devices.virtio.Queue;
 import dev.sandbox.engine.vmm.vstate.VcpuSnapshot;
 import dev.sandbox.engine.vmm.vstate.VmSnapshot;
+import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.ffi.kvm.DebugRegs;
 import dev.sandbox.ffi.kvm.Fpu;
 import dev.sandbox.ffi.kvm.Irqchip;
@@ -15,6 +16,7 @@ import dev.sandbox.ffi.kvm.PitState;
 import dev.sandbox.ffi.kvm.Regs;
 import dev.sandbox.ffi.kvm.Sregs;
 import dev.sandbox.ffi.kvm.VcpuEvents;
+import dev.sandbox.ffi.kvm.Xsave;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemoryLayout;
@@ -28,15 +30,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The whole microVM state to bytes and back, and hostile bytes refused as SnapshotFormatException only. */
-class SnapshotCodecTest {
+public class SnapshotCodecTest {
 
-    static MicrovmSnapshot sample() {
+    public static MicrovmSnapshot sample() {
         Random random = new Random(1);
         VmSnapshot vm = new VmSnapshot(List.of(new Irqchip(0, bytes(random, 512)), new Irqchip(1, bytes(random, 512)),
                 new Irqchip(2, bytes(random, 512))), new PitState(bytes(random, KvmAbi.KVM_PIT_STATE2)), 123456789L);
         Regs regs = Regs.RESET.withRip(0xffffffff81000000L).withRsp(0x7000).withRax(42);
         Sregs sregs = Sregs.fromBytes(new byte[(int) KvmAbi.KVM_SREGS.byteSize()]).toBuilder().cr3(0x9000).build();
-        VcpuSnapshot vcpu = new VcpuSnapshot(0, 0, regs, sregs, Fpu.of(0x37f, 0x1f80), null, null,
+        List<CpuidEntry> cpuid = List.of(new CpuidEntry(0, 0, 0, 0xd, 1, 2, 3),
+                new CpuidEntry(7, 0, CpuidEntry.FLAG_SIGNIFICANT_INDEX, 4, 5, 6, 7));
+        VcpuSnapshot vcpu = new VcpuSnapshot(0, cpuid, 2_500_000, 0, regs, sregs, Fpu.of(0x37f, 0x1f80),
+                new Xsave(bytes(random, KvmAbi.KVM_XSAVE)), null,
                 new DebugRegs(bytes(random, KvmAbi.KVM_DEBUGREGS)), new Lapic(bytes(random, KvmAbi.KVM_LAPIC_STATE)),
                 List.of(new Msr(0x10, 99), new Msr(0xc0000082, 0xffffffff81a00000L)),
                 new VcpuEvents(bytes(random, KvmAbi.KVM_VCPU_EVENTS)));
@@ -57,6 +62,9 @@ class SnapshotCodecTest {
         assertEquals(s.vm(), back.vm());
         VcpuSnapshot v = s.vcpus().getFirst();
         VcpuSnapshot w = back.vcpus().getFirst();
+        assertEquals(v.cpuid(), w.cpuid());
+        assertEquals(v.tscKhz(), w.tscKhz());
+        assertEquals(v.xsave(), w.xsave());
         assertEquals(v.regs(), w.regs());
         assertArrayEquals(v.sregs().toBytes(), w.sregs().toBytes());
         assertArrayEquals(v.fpu().toBytes(), w.fpu().toBytes());

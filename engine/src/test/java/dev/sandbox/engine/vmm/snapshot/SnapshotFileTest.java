@@ -86,7 +86,8 @@ class SnapshotFileTest {
         assertFlipRefused(file, good, 0, "not a snapshot file");
         assertFlipRefused(file, good, 7, "not a snapshot file");
         assertFlipRefused(file, good, 8, "snapshot format version");
-        assertFlipRefused(file, good, 11, "snapshot format version 0, this engine reads 1");
+        assertFlipRefused(file, good, 11, "snapshot format version " + (SnapshotFile.VERSION ^ 1) + ", this engine reads "
+                + SnapshotFile.VERSION);
         assertFlipRefused(file, good, 12, "is negative");
         assertFlipRefused(file, good, 19, "does not match the file size");
         assertFlipRefused(file, good, HEADER, "checksum mismatch: the file is corrupt");
@@ -109,7 +110,7 @@ class SnapshotFileTest {
         byte[] b = Files.readAllBytes(file);
         ByteBuffer.wrap(b).putInt(8, 7);
         Files.write(file, b);
-        assertRefused(file, MAX, "snapshot format version 7, this engine reads 1");
+        assertRefused(file, MAX, "snapshot format version 7, this engine reads " + SnapshotFile.VERSION);
     }
 
     @Test

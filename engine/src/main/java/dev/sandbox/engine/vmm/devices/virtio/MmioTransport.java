@@ -94,6 +94,17 @@ public final class MmioTransport implements BusDevice {
         notifyQueue(index);
     }
 
+    /**
+     * Processes every queue as if the driver had just notified it: after a restore or a revived pause, work the
+     * driver queued while no device thread listened (its notification went with the old ioeventfds) is not left
+     * stranded. Harmless when there is none.
+     */
+    public void kickQueues() {
+        for (int i = 0; i < queues.size(); i++) {
+            notifyQueue(i);
+        }
+    }
+
     /** What a snapshot keeps of the transport; the device's own state is its business. */
     public record State(int status, long driverFeatures, int deviceFeaturesSel, int driverFeaturesSel, int queueSel,
                         int interruptStatus, int configGeneration, boolean needsReset, List<Queue.State> queues) {
