@@ -43,13 +43,15 @@ final class SandboxService implements AutoCloseable {
     private final Clock clock;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
+    private final DestroyJournal journal;
 
     SandboxService(Engine engine, RecordStore store, ServerConfig config, Clock clock) {
         this.engine = engine;
         this.store = store;
         this.config = config;
         this.clock = clock;
-        markOrphansStopped();
+        this.journal = new DestroyJournal(config.dataDir().resolve("destroyed"));
+        new StartupReconciler(engine, store, journal, this::now).run();
     }
 
     EngineConfig limits() {
@@ -103,9 +105,8 @@ final class SandboxService implements AutoCloseable {
     void destroy(String id) {
         locked(id, () -> {
             SandboxRecord rec = require(id);
-            if (rec.status() != Status.STOPPED) {
-                closeVm(id);
-                store.update(id, r -> r.withStatus(Status.STOPPED, now(), "destroyed on request"));
+            if (rec.status() != Status.STOPPED || engine.find(id).isPresent()) {
+                stopVm(id, Status.STOPPED, "destroyed on request");
             }
             return null;
         });
@@ -244,11 +245,11 @@ final class SandboxService implements AutoCloseable {
             if (idle && fresh.status() == Status.RUNNING && busy(id) == 0
                     && fresh.idleSince().plusSeconds(fresh.timeoutSec()).isBefore(now)) {
                 LOG.info("reaper: {} idle for {} s, destroying", id, fresh.timeoutSec());
-                closeVm(id);
-                store.update(id, r -> r.withStatus(Status.STOPPED, now(), "idle timeout (" + r.timeoutSec()
-                        + " s) reached"));
+                stopVm(id, Status.STOPPED, "idle timeout (" + fresh.timeoutSec() + " s) reached");
             } else if (expired && !fresh.status().live()) {
-                closeVm(id);  // an errored VM may still hold resources in the engine
+                if (engine.find(id).isPresent()) {
+                    stopVm(id, fresh.status(), null);  // an errored VM may still hold resources in the engine
+                }
                 store.remove(id);
                 inFlight.remove(id);
                 locks.remove(id);
@@ -271,6 +272,9 @@ final class SandboxService implements AutoCloseable {
 
     /** The engine's sandbox for a live record; a record whose VM is gone is corrected and refused. */
     private Sandbox vm(SandboxRecord rec) {
+        if (engine instanceof UnavailableEngine down) {
+            throw ApiError.ENGINE_UNAVAILABLE.exception("engine unavailable: " + down.reason());
+        }
         return engine.find(rec.id()).orElseThrow(() -> {
             store.update(rec.id(), r -> r.status().live() ? r.withStatus(Status.STOPPED, now(), "the VM is gone")
                     : r);
@@ -280,8 +284,8 @@ final class SandboxService implements AutoCloseable {
 
     /** Brings a running or paused record in line with its VM, which may have died or shut itself down. */
     private SandboxRecord reconcile(SandboxRecord rec) {
-        if (rec.status() != Status.RUNNING && rec.status() != Status.PAUSED) {
-            return rec;
+        if (rec.status() != Status.RUNNING && rec.status() != Status.PAUSED || engine instanceof UnavailableEngine) {
+            return rec;  // without an engine nothing can be judged: a paused record stays paused
         }
         Sandbox vm = engine.find(rec.id()).orElse(null);
         Sandbox.State state = vm == null ? Sandbox.State.STOPPED : vm.state();
@@ -298,14 +302,26 @@ final class SandboxService implements AutoCloseable {
                 .orElse(rec);
     }
 
-    private void closeVm(String id) {
-        engine.find(id).ifPresent(vm -> {
+    /**
+     * Destroys the VM and its snapshot files, recorded in this order: the destroy durably in the journal, then the
+     * record's new status, then the files. A crash anywhere in between leaves a journal entry the next start
+     * finishes; a paused snapshot without one is never deleted.
+     */
+    private void stopVm(String id, Status status, String why) {
+        journal.record(id);
+        store.update(id, r -> r.status() == status && why == null ? r : r.withStatus(status, now(), why));
+        boolean closed = engine.find(id).map(vm -> {
             try {
                 vm.close();
+                return true;
             } catch (RuntimeException e) {
                 LOG.warn("closing sandbox {}: {}", id, e.toString());
+                return false;
             }
-        });
+        }).orElse(true);
+        if (closed) {
+            journal.done(id);
+        }
     }
 
     private <T> T locked(String id, Supplier<T> action) {
@@ -318,45 +334,6 @@ final class SandboxService implements AutoCloseable {
         }
     }
 
-    /**
-     * After a restart: a paused sandbox lives on in its snapshot files, so the engine takes it back; a running one
-     * ended with the previous process. Snapshot files no record claims are then removed.
-     */
-    private void markOrphansStopped() {
-        for (SandboxRecord rec : store.all()) {
-            if (!rec.status().live() || engine.find(rec.id()).isPresent()) {
-                continue;
-            }
-            if (rec.status() == Status.PAUSED && recover(rec)) {
-                continue;
-            }
-            store.update(rec.id(), r -> r.withStatus(Status.STOPPED, now(),
-                    "the server restarted; the VM ended with the previous process"));
-        }
-        try {
-            List<String> removed = engine.quarantineUnclaimed();
-            if (!removed.isEmpty()) {
-                LOG.info("moved snapshots that belong to no sandbox to quarantine: {}", removed);
-            }
-        } catch (RuntimeException e) {
-            LOG.warn("sweeping snapshots failed: {}", e.toString());
-        }
-    }
-
-    private boolean recover(SandboxRecord rec) {
-        try {
-            boolean found = engine.recover(new SandboxSpec(rec.id(), rec.template(), rec.vcpus(), rec.memoryMb()))
-                    .isPresent();
-            if (found) {
-                LOG.info("sandbox {} is paused on disk and can be resumed", rec.id());
-            }
-            return found;
-        } catch (RuntimeException e) {
-            LOG.warn("cannot take back paused sandbox {}: {}", rec.id(), e.toString());
-            return false;
-        }
-    }
-
     private Instant now() {
         return clock.instant().truncatedTo(ChronoUnit.MILLIS);
     }
@@ -366,9 +343,12 @@ final class SandboxService implements AutoCloseable {
     public void close() {
         LOG.info("shutting down: stopping every sandbox and flushing the store");
         for (SandboxRecord rec : store.all()) {
-            if (rec.status().live() && rec.status() != Status.PAUSED) {
-                closeVm(rec.id());
-                store.update(rec.id(), r -> r.withStatus(Status.STOPPED, now(), "the server shut down"));
+            if (rec.status().live() && rec.status() != Status.PAUSED && !(engine instanceof UnavailableEngine)) {
+                try {
+                    stopVm(rec.id(), Status.STOPPED, "the server shut down");
+                } catch (RuntimeException e) {
+                    LOG.warn("stopping {} at shutdown: {}", rec.id(), e.toString());
+                }
             }
         }
         // Paused sandboxes stay paused: the engine keeps their snapshots, and the next start takes them back.

@@ -33,6 +33,11 @@ import java.util.concurrent.TimeUnit;
  * <p>
  * Behaves like the engine's contract: template {@code minimal} boots, {@code broken} fails to boot
  * (BOOT_FAILED), {@code linkage} throws a LinkageError (a JVM Error, not an exception), anything else is INVALID_SPEC; exec/files on a non-running sandbox are INVALID_STATE.
+ * <p>
+ * Snapshots as the real engine keeps them: a pause writes {@code .snapshots/<id>/manifest} (the spec), which stays
+ * through resumes; closing a sandbox deletes it; closing the engine keeps paused ones, which a later engine on the
+ * same folder takes back with {@link #recover}; {@link #snapshotsOnDisk} reads the manifests and
+ * {@link #quarantineUnclaimed} moves unclaimed folders to {@code .snapshots/.quarantine/}.
  */
 final class FakeEngine implements Engine {
 
@@ -41,6 +46,80 @@ final class FakeEngine implements Engine {
 
     FakeEngine(Path dir) {
         this.config = EngineConfig.defaults(dir, dir);
+    }
+
+    Path snapshotDir(String id) {
+        return config.dataDir().resolve(".snapshots").resolve(id);
+    }
+
+    @Override
+    public Optional<Sandbox> recover(SandboxSpec spec) {
+        if (!Files.exists(snapshotDir(spec.id()).resolve("manifest")) || sandboxes.containsKey(spec.id())) {
+            return Optional.empty();
+        }
+        FakeSandbox sb = new FakeSandbox(spec, config.dataDir().resolve(spec.id()));
+        sb.state = Sandbox.State.PAUSED;
+        sandboxes.put(spec.id(), sb);
+        return Optional.of(sb);
+    }
+
+    @Override
+    public List<SandboxSpec> snapshotsOnDisk() {
+        List<SandboxSpec> specs = new ArrayList<>();
+        for (String id : snapshotIds()) {
+            try {
+                Map<String, String> f = new java.util.HashMap<>();
+                for (String line : Files.readAllLines(snapshotDir(id).resolve("manifest"))) {
+                    int eq = line.indexOf('=');
+                    f.put(line.substring(0, eq), line.substring(eq + 1));
+                }
+                specs.add(new SandboxSpec(f.get("id"), f.get("template"), Integer.parseInt(f.get("vcpus")),
+                        Integer.parseInt(f.get("memory_mb"))));
+            } catch (IOException | RuntimeException e) {
+                // no readable manifest: left out, as the real engine does
+            }
+        }
+        return specs;
+    }
+
+    @Override
+    public List<String> quarantineUnclaimed() {
+        List<String> moved = new ArrayList<>();
+        for (String id : snapshotIds()) {
+            if (!sandboxes.containsKey(id)) {
+                try {
+                    Path q = Files.createDirectories(config.dataDir().resolve(".snapshots/.quarantine"));
+                    Files.move(snapshotDir(id), q.resolve(id + "-" + System.nanoTime()));
+                    moved.add(id);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+        return moved;
+    }
+
+    private List<String> snapshotIds() {
+        Path dir = config.dataDir().resolve(".snapshots");
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (var s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void deleteTree(Path p) {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var s = Files.walk(p)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Override
@@ -83,9 +162,12 @@ final class FakeEngine implements Engine {
         sandboxes.get(id).state = Sandbox.State.FAILED;
     }
 
+    /** Running ones stop (their snapshots go); paused ones stay on disk for a later engine. */
     @Override
     public void close() {
-        new ArrayList<>(sandboxes.values()).forEach(FakeSandbox::close);
+        new ArrayList<>(sandboxes.values()).stream().filter(s -> s.state != Sandbox.State.PAUSED)
+                .forEach(FakeSandbox::close);
+        sandboxes.clear();
     }
 
     private final class FakeSandbox implements Sandbox {
@@ -208,6 +290,13 @@ final class FakeEngine implements Engine {
         @Override
         public void pause() {
             requireRunning();
+            try {
+                Path dir = Files.createDirectories(snapshotDir(spec.id()));
+                Files.writeString(dir.resolve("manifest"), "id=" + spec.id() + "\ntemplate=" + spec.template()
+                        + "\nvcpus=" + spec.vcpus() + "\nmemory_mb=" + spec.memoryMb() + "\nstate=paused\n");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
             state = State.PAUSED;
         }
 
@@ -228,6 +317,8 @@ final class FakeEngine implements Engine {
         public void close() {
             state = State.STOPPED;
             sandboxes.remove(spec.id());
+            deleteTree(snapshotDir(spec.id()));
+            deleteTree(root);
         }
     }
 
