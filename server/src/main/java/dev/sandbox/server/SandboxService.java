@@ -21,7 +21,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -30,8 +29,10 @@ import java.util.function.Supplier;
  * The sandbox lifecycle over the engine: records, states, limits, the idle reaper's work. HTTP-free.
  * <p>
  * Lifecycle operations (create, destroy, pause, resume, reaping) on one sandbox are serialised by a per-id lock;
- * execs and file transfers take no lock, so many run at once and a slow one holds up nothing else. They count as
- * in flight, which keeps the reaper away, and move {@code last_active_at}.
+ * execs and file transfers take no lock, so many run at once and a slow one holds up nothing else. They pass the
+ * sandbox's {@link Gate}, which a lifecycle step shuts (new calls get 409) and which tells a call that failed under
+ * a pause or destroy that it lost a race (409), not that the guest broke (502). A call in flight keeps the reaper
+ * away; only a call that succeeded moves {@code last_active_at}.
  */
 final class SandboxService implements AutoCloseable {
 
@@ -42,7 +43,7 @@ final class SandboxService implements AutoCloseable {
     private final ServerConfig config;
     private final Clock clock;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
-    private final Map<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
+    private final Map<String, Gate> gates = new ConcurrentHashMap<>();
     private final DestroyJournal journal;
 
     SandboxService(Engine engine, RecordStore store, ServerConfig config, Clock clock) {
@@ -106,7 +107,13 @@ final class SandboxService implements AutoCloseable {
         locked(id, () -> {
             SandboxRecord rec = require(id);
             if (rec.status() != Status.STOPPED || engine.find(id).isPresent()) {
-                stopVm(id, Status.STOPPED, "destroyed on request");
+                Gate gate = gate(id);
+                gate.shut("being destroyed", config.drainGrace());
+                try {
+                    stopVm(id, Status.STOPPED, "destroyed on request");
+                } finally {
+                    gate.open();  // the record says stopped now: later calls get 409 from it
+                }
             }
             return null;
         });
@@ -119,8 +126,15 @@ final class SandboxService implements AutoCloseable {
                 throw ApiError.INVALID_STATE.exception("sandbox " + id + " is " + rec.status().wire()
                         + ", not running");
             }
-            vm(rec).pause();
-            return store.update(id, r -> r.withStatus(Status.PAUSED, now(), null)).orElseThrow();
+            Sandbox vm = vm(rec);
+            Gate gate = gate(id);
+            gate.shut("pausing", config.drainGrace());
+            try {
+                vm.pause();
+                return store.update(id, r -> r.withStatus(Status.PAUSED, now(), null)).orElseThrow();
+            } finally {
+                gate.open();
+            }
         });
     }
 
@@ -131,9 +145,16 @@ final class SandboxService implements AutoCloseable {
                 throw ApiError.INVALID_STATE.exception("sandbox " + id + " is " + rec.status().wire()
                         + ", not paused");
             }
-            vm(rec).resume();
-            // Resuming is activity: the idle clock restarts, so a long pause is not reaped at once.
-            return store.update(id, r -> r.withStatus(Status.RUNNING, now(), null).touched(now())).orElseThrow();
+            Sandbox vm = vm(rec);
+            Gate gate = gate(id);
+            gate.shut("resuming", Duration.ZERO);
+            try {
+                vm.resume();
+                // Resuming is activity: the idle clock restarts, so a long pause is not reaped at once.
+                return store.update(id, r -> r.withStatus(Status.RUNNING, now(), null).touched(now())).orElseThrow();
+            } finally {
+                gate.open();
+            }
         });
     }
 
@@ -143,7 +164,7 @@ final class SandboxService implements AutoCloseable {
         Duration timeout = Duration.ofSeconds(cmd.timeoutSec());
         ExecRequest request = new ExecRequest(cmd.cmd(), cmd.args(), Map.of(), null, null, timeout,
                 config.execOutputCap(), config.execOutputCap());
-        return use(id, "exec", vm -> {
+        return use(id, "exec", true, vm -> {
             ExecResult result;
             try {
                 result = vm.exec(request);
@@ -161,14 +182,14 @@ final class SandboxService implements AutoCloseable {
     }
 
     void writeFile(String id, String path, InputStream content) {
-        use(id, "files/write", vm -> {
+        use(id, "files/write", false, vm -> {
             vm.writeFile(path, content, 0644);
             return null;
         });
     }
 
     long readFile(String id, String path, OutputStream out) {
-        return use(id, "files/read", vm -> vm.readFile(path, out, config.maxFileBytes()));
+        return use(id, "files/read", false, vm -> vm.readFile(path, out, config.maxFileBytes()));
     }
 
     /** Checks a sandbox can take work now, before a handler starts reading a large body for it. */
@@ -180,28 +201,53 @@ final class SandboxService implements AutoCloseable {
         }
     }
 
-    private <T> T use(String id, String what, Function<Sandbox, T> op) {
+    private <T> T use(String id, String what, boolean exec, Function<Sandbox, T> op) {
         requireRunning(id, what);
-        Sandbox vm = vm(require(id));
-        AtomicInteger n = inFlight.computeIfAbsent(id, k -> new AtomicInteger());
-        n.incrementAndGet();
-        touch(id);
+        Gate gate = gate(id);
+        Gate.Pass pass = gate.enter(id, what, exec);
         try {
-            return op.apply(vm);
+            Sandbox vm = vm(require(id));
+            T result = op.apply(vm);
+            touch(id);  // only a call that worked is activity: failures must not keep a sandbox from the reaper
+            return result;
         } catch (ApiException e) {
             throw e;
         } catch (RuntimeException e) {
-            // Destroyed or paused under our feet: say so instead of blaming the agent.
-            Status now = store.get(id).map(SandboxRecord::status).orElse(Status.STOPPED);
-            if (now != Status.RUNNING) {
-                throw ApiError.INVALID_STATE.exception("sandbox " + id + " became " + now.wire() + " during "
-                        + what);
-            }
-            throw e;
+            throw conflictOr(id, what, gate, pass, e);
         } finally {
-            n.decrementAndGet();
-            touch(id);
+            gate.leave(pass);
         }
+    }
+
+    /**
+     * A call that failed: if a pause, resume or destroy ran under it, or the VM is no longer running (it failed,
+     * or stopped), that is the answer (409 with why), not the channel error the engine saw. Otherwise the failure
+     * stands as it is.
+     */
+    private RuntimeException conflictOr(String id, String what, Gate gate, Gate.Pass pass, RuntimeException e) {
+        if (e instanceof EngineException x && x.kind() != EngineException.Kind.VM_FAILED) {
+            return e;
+        }
+        if (e instanceof AgentException x && x.kind() != AgentException.Kind.CLOSED
+                && x.kind() != AgentException.Kind.IO && x.kind() != AgentException.Kind.PROTOCOL
+                && x.kind() != AgentException.Kind.INTERRUPTED) {
+            return e;  // the agent answered (not found, too large, ...): no race there
+        }
+        String interrupted = gate.interruptedBy(pass);
+        if (interrupted != null) {
+            return ApiError.INVALID_STATE.exception("sandbox " + id + " was " + interrupted + " during " + what);
+        }
+        SandboxRecord now = store.get(id).map(this::reconcile).orElse(null);
+        if (now == null || now.status() != Status.RUNNING) {
+            String status = now == null ? "gone" : now.status().wire();
+            String why = now == null || now.statusReason() == null ? "" : ": " + now.statusReason();
+            return ApiError.INVALID_STATE.exception("sandbox " + id + " became " + status + " during " + what + why);
+        }
+        return e;
+    }
+
+    private Gate gate(String id) {
+        return gates.computeIfAbsent(id, k -> new Gate(config.maxExecsPerSandbox()));
     }
 
     private void touch(String id) {
@@ -230,7 +276,9 @@ final class SandboxService implements AutoCloseable {
                 && rec.idleSince().plusSeconds(rec.timeoutSec()).isBefore(now);
         boolean expired = !rec.status().live()
                 && rec.lastUpdated().plus(config.stoppedRetention()).isBefore(now);
-        if (!idle && !expired) {
+        // A failed VM may still hold RAM, threads and fds: collect it now, keep its record for the retention.
+        boolean failedVm = rec.status() == Status.ERROR && engine.find(id).isPresent();
+        if (!idle && !expired && !failedVm) {
             return;
         }
         ReentrantLock lock = locks.computeIfAbsent(id, k -> new ReentrantLock());
@@ -244,14 +292,25 @@ final class SandboxService implements AutoCloseable {
             }
             if (idle && fresh.status() == Status.RUNNING && busy(id) == 0
                     && fresh.idleSince().plusSeconds(fresh.timeoutSec()).isBefore(now)) {
-                LOG.info("reaper: {} idle for {} s, destroying", id, fresh.timeoutSec());
-                stopVm(id, Status.STOPPED, "idle timeout (" + fresh.timeoutSec() + " s) reached");
+                Gate gate = gate(id);
+                gate.shut("being reaped", Duration.ZERO);
+                try {
+                    if (gate.inside() == 0) {  // a call may have slipped in since the check: then not idle
+                        LOG.info("reaper: {} idle for {} s, destroying", id, fresh.timeoutSec());
+                        stopVm(id, Status.STOPPED, "idle timeout (" + fresh.timeoutSec() + " s) reached");
+                    }
+                } finally {
+                    gate.open();
+                }
+            } else if (failedVm && fresh.status() == Status.ERROR && !expired) {
+                LOG.info("reaper: {} failed ({}), stopping its VM", id, fresh.statusReason());
+                stopVm(id, Status.ERROR, null);
             } else if (expired && !fresh.status().live()) {
                 if (engine.find(id).isPresent()) {
                     stopVm(id, fresh.status(), null);  // an errored VM may still hold resources in the engine
                 }
                 store.remove(id);
-                inFlight.remove(id);
+                gates.remove(id);
                 locks.remove(id);
             }
         } finally {
@@ -260,8 +319,8 @@ final class SandboxService implements AutoCloseable {
     }
 
     private int busy(String id) {
-        AtomicInteger n = inFlight.get(id);
-        return n == null ? 0 : n.get();
+        Gate gate = gates.get(id);
+        return gate == null ? 0 : gate.inside();
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------------
@@ -297,7 +356,8 @@ final class SandboxService implements AutoCloseable {
         if (wanted == rec.status()) {
             return rec;
         }
-        String why = state == Sandbox.State.FAILED ? "the VM failed" : "the VM stopped";
+        String why = state == Sandbox.State.FAILED ? vm.failure().orElse("the VM failed")
+                : "the VM stopped";
         return store.update(rec.id(), r -> r.status() == rec.status() ? r.withStatus(wanted, now(), why) : r)
                 .orElse(rec);
     }

@@ -44,6 +44,29 @@ final class FakeEngine implements Engine {
     private final EngineConfig config;
     private final Map<String, FakeSandbox> sandboxes = new ConcurrentHashMap<>();
 
+    /**
+     * Called at the start of every exec, writeFile, readFile ("exec", "write", "read") and pause ("pause"), on the
+     * caller's thread: a test blocks there to hold a call in flight, or throws to fail it.
+     */
+    interface Hook {
+        void at(String id, String call) throws InterruptedException;
+    }
+
+    private volatile Hook hook = (id, call) -> { };
+
+    void hook(Hook hook) {
+        this.hook = hook;
+    }
+
+    private void hook(String id, String call) {
+        try {
+            hook.at(id, call);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AgentException(AgentException.Kind.INTERRUPTED, "interrupted");
+        }
+    }
+
     FakeEngine(Path dir) {
         this.config = EngineConfig.defaults(dir, dir);
     }
@@ -157,9 +180,12 @@ final class FakeEngine implements Engine {
         return List.copyOf(sandboxes.values());
     }
 
-    /** Simulates a VM dying on its own. */
+    /** Simulates a VM dying on its own (a triple fault): calls in flight fail as their connection drops. */
     void crash(String id) {
-        sandboxes.get(id).state = Sandbox.State.FAILED;
+        FakeSandbox sb = sandboxes.get(id);
+        sb.failure = "the guest crashed (fake): triple fault";
+        sb.state = Sandbox.State.FAILED;
+        sb.life.incrementAndGet();
     }
 
     /** Running ones stop (their snapshots go); paused ones stay on disk for a later engine. */
@@ -174,6 +200,30 @@ final class FakeEngine implements Engine {
         private final SandboxSpec spec;
         private final Path root;
         private volatile State state = State.RUNNING;
+        /** Moves on each pause and close: a call that began in another life fails as the real agent's does. */
+        private final java.util.concurrent.atomic.AtomicLong life = new java.util.concurrent.atomic.AtomicLong();
+        private volatile String failure;
+
+        /** Like the agent connection dropped under a call: CLOSED if a pause or close ran since it began. */
+        private void sameLife(long began) {
+            if (life.get() != began) {
+                throw new AgentException(AgentException.Kind.CLOSED, "client closed");
+            }
+        }
+
+        /** Enters a call: runs the hook, then fails the call if its sandbox was paused or closed meanwhile. */
+        private void enter(String call) {
+            requireRunning();
+            long began = life.get();
+            hook(spec.id(), call);
+            sameLife(began);
+            requireRunning();
+        }
+
+        @Override
+        public Optional<String> failure() {
+            return state == State.FAILED ? Optional.ofNullable(failure) : Optional.empty();
+        }
 
         FakeSandbox(SandboxSpec spec, Path root) {
             this.spec = spec;
@@ -211,7 +261,7 @@ final class FakeEngine implements Engine {
 
         @Override
         public ExecResult exec(ExecRequest request) {
-            requireRunning();
+            enter("exec");
             List<String> command = new ArrayList<>();
             command.add(request.cmd());
             command.addAll(request.args());
@@ -248,7 +298,7 @@ final class FakeEngine implements Engine {
 
         @Override
         public void writeFile(String path, InputStream content, int mode) {
-            requireRunning();
+            enter("write");
             Path target = resolve(path);
             try {
                 Files.createDirectories(target.getParent());
@@ -269,7 +319,7 @@ final class FakeEngine implements Engine {
 
         @Override
         public long readFile(String path, OutputStream out, long maxBytes) {
-            requireRunning();
+            enter("read");
             Path source = resolve(path);
             if (!Files.exists(source)) {
                 throw new AgentException(AgentException.Kind.NOT_FOUND, path);
@@ -290,6 +340,8 @@ final class FakeEngine implements Engine {
         @Override
         public void pause() {
             requireRunning();
+            life.incrementAndGet();  // the real pause drops the agent connection first
+            hook(spec.id(), "pause");
             try {
                 Path dir = Files.createDirectories(snapshotDir(spec.id()));
                 Files.writeString(dir.resolve("manifest"), "id=" + spec.id() + "\ntemplate=" + spec.template()
@@ -315,6 +367,7 @@ final class FakeEngine implements Engine {
 
         @Override
         public void close() {
+            life.incrementAndGet();
             state = State.STOPPED;
             sandboxes.remove(spec.id());
             deleteTree(snapshotDir(spec.id()));
