@@ -10,10 +10,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 
-/** {@code /health} (the server and the engine) and {@code /openapi.yaml} (the contract, as bundled). */
+/**
+ * {@code /health} (the server, the engine and the host budget), {@code /openapi.yaml} (the contract, as bundled)
+ * and {@code /openapi-extensions.yaml} (what this server adds to it).
+ */
 final class SystemService implements HttpService {
 
     private static final byte[] CONTRACT = load("/openapi.yaml");
+    private static final byte[] EXTENSIONS = load("/openapi-extensions.yaml");
 
     /** {@code status} is ok or degraded (the engine could not open: creates fail, reads work). */
     record Health(String status, EngineHealth engine, int sandboxes) {
@@ -33,7 +37,8 @@ final class SystemService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.get("/health", this::health)
-                .get("/openapi.yaml", this::contract);
+                .get("/openapi.yaml", (req, res) -> yaml(res, CONTRACT))
+                .get("/openapi-extensions.yaml", (req, res) -> yaml(res, EXTENSIONS));
     }
 
     private void health(ServerRequest req, ServerResponse res) {
@@ -43,8 +48,8 @@ final class SystemService implements HttpService {
         json.send(res, health.status().equals("ok") ? 200 : 503, health);
     }
 
-    private void contract(ServerRequest req, ServerResponse res) {
-        res.header(HeaderNames.CONTENT_TYPE, "application/yaml").send(CONTRACT);
+    private static void yaml(ServerResponse res, byte[] document) {
+        res.header(HeaderNames.CONTENT_TYPE, "application/yaml").send(document);
     }
 
     private static byte[] load(String resource) {

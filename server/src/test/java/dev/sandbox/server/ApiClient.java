@@ -95,9 +95,13 @@ final class ApiClient {
                 HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(bytes)));
     }
 
-    /** GET /health (outside the contract's sandbox operations). */
+    /** GET /health (outside the contract: checked against openapi-extensions.yaml). */
     Response health() {
-        return raw("GET", "/health", null, HttpRequest.BodyPublishers.noBody());
+        Response r = raw("GET", "/health", null, HttpRequest.BodyPublishers.noBody());
+        if (r.status() != 401) {
+            contract.validateExtension("GET /health", "Health", r.json());
+        }
+        return r;
     }
 
     Response download(String id, String path) {
