@@ -45,6 +45,7 @@ final class SandboxService implements AutoCloseable {
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Map<String, Gate> gates = new ConcurrentHashMap<>();
     private final DestroyJournal journal;
+    private final Admission admission;
 
     SandboxService(Engine engine, RecordStore store, ServerConfig config, Clock clock) {
         this.engine = engine;
@@ -52,6 +53,7 @@ final class SandboxService implements AutoCloseable {
         this.config = config;
         this.clock = clock;
         this.journal = new DestroyJournal(config.dataDir().resolve("destroyed"));
+        this.admission = new Admission(config.budget(), config.dataDir());
         new StartupReconciler(engine, store, journal, this::now).run();
     }
 
@@ -67,6 +69,10 @@ final class SandboxService implements AutoCloseable {
         return store.size();
     }
 
+    Admission.Capacity capacity() {
+        return admission.capacity();
+    }
+
     // ---- lifecycle -------------------------------------------------------------------------------------------
 
     SandboxRecord create(CreateRequest req) {
@@ -75,10 +81,17 @@ final class SandboxService implements AutoCloseable {
             rec = SandboxRecord.pending(Ids.next(), req, now());
         }
         String id = rec.id();
+        try {
+            admission.claim(id, req.vcpus(), req.memoryMb());
+        } catch (ApiException e) {
+            store.remove(id);  // refused before anything started: nothing to show
+            throw e;
+        }
         return locked(id, () -> {
             try {
                 engine.create(new SandboxSpec(id, req.template(), req.vcpus(), req.memoryMb()));
             } catch (EngineException e) {
+                admission.release(id);
                 if (e.kind() == EngineException.Kind.INVALID_SPEC) {
                     store.remove(id);   // the caller's mistake: nothing was created, nothing to show
                 } else {
@@ -86,6 +99,7 @@ final class SandboxService implements AutoCloseable {
                 }
                 throw e;
             } catch (RuntimeException | Error e) {
+                admission.release(id);
                 // never leave a record pending: whatever broke, it did not start
                 store.update(id, r -> r.withStatus(Status.ERROR, now(), e.toString()));
                 throw e;
@@ -131,6 +145,7 @@ final class SandboxService implements AutoCloseable {
             gate.shut("pausing", config.drainGrace());
             try {
                 vm.pause();
+                admission.release(id);  // a paused sandbox holds disk, not RAM or vCPUs
                 return store.update(id, r -> r.withStatus(Status.PAUSED, now(), null)).orElseThrow();
             } finally {
                 gate.open();
@@ -147,9 +162,16 @@ final class SandboxService implements AutoCloseable {
             }
             Sandbox vm = vm(rec);
             Gate gate = gate(id);
+            admission.claim(id, rec.vcpus(), rec.memoryMb());  // 503 before anything changes: it stays paused
             gate.shut("resuming", Duration.ZERO);
             try {
                 vm.resume();
+            } catch (RuntimeException | Error e) {
+                admission.release(id);
+                gate.open();
+                throw e;
+            }
+            try {
                 // Resuming is activity: the idle clock restarts, so a long pause is not reaped at once.
                 return store.update(id, r -> r.withStatus(Status.RUNNING, now(), null).touched(now())).orElseThrow();
             } finally {
@@ -177,7 +199,7 @@ final class SandboxService implements AutoCloseable {
                 result = new ExecResult(new byte[0], new byte[0], ExecResponse.TIMED_OUT_EXIT_CODE, 0, true,
                         false, false, timeout);
             }
-            return ExecResponse.of(id, cmd.cmd(), result);
+            return ExecResponse.of(id, cmd.cmd(), result, config.execOutputCap());
         });
     }
 
@@ -335,6 +357,7 @@ final class SandboxService implements AutoCloseable {
             throw ApiError.ENGINE_UNAVAILABLE.exception("engine unavailable: " + down.reason());
         }
         return engine.find(rec.id()).orElseThrow(() -> {
+            admission.release(rec.id());
             store.update(rec.id(), r -> r.status().live() ? r.withStatus(Status.STOPPED, now(), "the VM is gone")
                     : r);
             return ApiError.INVALID_STATE.exception("sandbox " + rec.id() + " is no longer running");
@@ -358,6 +381,7 @@ final class SandboxService implements AutoCloseable {
         }
         String why = state == Sandbox.State.FAILED ? vm.failure().orElse("the VM failed")
                 : "the VM stopped";
+        admission.release(rec.id());
         return store.update(rec.id(), r -> r.status() == rec.status() ? r.withStatus(wanted, now(), why) : r)
                 .orElse(rec);
     }
@@ -368,6 +392,7 @@ final class SandboxService implements AutoCloseable {
      * finishes; a paused snapshot without one is never deleted.
      */
     private void stopVm(String id, Status status, String why) {
+        admission.release(id);
         journal.record(id);
         store.update(id, r -> r.status() == status && why == null ? r : r.withStatus(status, now(), why));
         boolean closed = engine.find(id).map(vm -> {

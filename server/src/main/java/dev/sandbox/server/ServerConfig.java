@@ -49,7 +49,7 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
      * @param maxSandboxes     sandboxes running or starting at once ({@code --max-sandboxes},
      *                         {@code SANDBOX_MAX_SANDBOXES}; default 256)
      * @param minFreeDiskMb    free space the data dir must keep for snapshots ({@code --min-free-disk-mb},
-     *                         {@code SANDBOX_MIN_FREE_DISK_MB}; default 1024)
+     *                         {@code SANDBOX_MIN_FREE_DISK_MB}; default 256)
      * @param retryAfterSec    the {@code Retry-After} a refusal carries ({@code --retry-after},
      *                         {@code SANDBOX_RETRY_AFTER}; default 5)
      */
@@ -103,7 +103,7 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
             new Option("--memory-overcommit", "SANDBOX_MEMORY_OVERCOMMIT", "1.0"),
             new Option("--max-vcpus", "SANDBOX_MAX_VCPUS", "0"),
             new Option("--max-sandboxes", "SANDBOX_MAX_SANDBOXES", "256"),
-            new Option("--min-free-disk-mb", "SANDBOX_MIN_FREE_DISK_MB", "1024"),
+            new Option("--min-free-disk-mb", "SANDBOX_MIN_FREE_DISK_MB", "256"),
             new Option("--retry-after", "SANDBOX_RETRY_AFTER", "5"),
             new Option("--api-keys-file", "SANDBOX_API_KEYS_FILE", ""),
             new Option("--allow-unauthenticated", "SANDBOX_ALLOW_UNAUTHENTICATED", "false"),
