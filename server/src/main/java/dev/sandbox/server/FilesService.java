@@ -93,7 +93,8 @@ final class FilesService implements HttpService {
         if (req.headers().contentLength().orElse(0) > maxFileBytes + FORM_OVERHEAD) {
             throw tooLarge();
         }
-        Upload upload = new Upload(id);
+        // the deadline grows with what may come: the declared length, else the limit
+        Upload upload = new Upload(id, Math.min(req.headers().contentLength().orElse(maxFileBytes), maxFileBytes));
         try {
             MultiPart parts = req.content().as(MultiPart.class);
             while (Multipart.hasNext(parts)) {
@@ -126,12 +127,14 @@ final class FilesService implements HttpService {
     /** The parts of one upload, in whatever order they come. */
     private final class Upload {
         private final String id;
+        private final long expectedBytes;
         private String path;
         private boolean written;
         private Path spooled;
 
-        Upload(String id) {
+        Upload(String id, long expectedBytes) {
             this.id = id;
+            this.expectedBytes = expectedBytes;
         }
 
         void accept(ReadablePart part) {
@@ -164,7 +167,7 @@ final class FilesService implements HttpService {
                 throw Fields.bad("the 'file' part is required");
             }
             try (InputStream in = Files.newInputStream(spooled)) {
-                sandboxes.writeFile(id, path, in);
+                sandboxes.writeFile(id, path, in, expectedBytes);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -172,7 +175,7 @@ final class FilesService implements HttpService {
 
         private void send(LimitedInputStream in) {
             try {
-                sandboxes.writeFile(id, path, in);
+                sandboxes.writeFile(id, path, in, expectedBytes);
             } catch (RuntimeException e) {
                 if (in.exceeded()) {
                     drain(in);

@@ -37,6 +37,9 @@ import java.util.function.Supplier;
 final class SandboxService implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SandboxService.class);
+    /** Transfers get 30 s plus a second per MiB: 100 MiB may take 130 s, a slow client's pace (1 MiB/s). */
+    static final Duration TRANSFER_BASE = Duration.ofSeconds(30);
+    static final long MIN_TRANSFER_BYTES_PER_SEC = 1024 * 1024;
 
     private final Engine engine;
     private final RecordStore store;
@@ -203,15 +206,22 @@ final class SandboxService implements AutoCloseable {
         });
     }
 
-    void writeFile(String id, String path, InputStream content) {
+    /** {@code expectedBytes}: the size the upload may reach (its Content-Length, or the limit), for its deadline. */
+    void writeFile(String id, String path, InputStream content, long expectedBytes) {
         use(id, "files/write", false, vm -> {
-            vm.writeFile(path, content, 0644);
+            vm.writeFile(path, content, 0644, transferDeadline(expectedBytes));
             return null;
         });
     }
 
     long readFile(String id, String path, OutputStream out) {
-        return use(id, "files/read", false, vm -> vm.readFile(path, out, config.maxFileBytes()));
+        return use(id, "files/read", false, vm -> vm.readFile(path, out, config.maxFileBytes(),
+                transferDeadline(config.maxFileBytes())));
+    }
+
+    /** What a transfer of {@code bytes} may take: a fixed part plus the time at the slowest rate we accept. */
+    static Duration transferDeadline(long bytes) {
+        return TRANSFER_BASE.plusMillis(Math.max(0, bytes) * 1000 / MIN_TRANSFER_BYTES_PER_SEC);
     }
 
     /** Checks a sandbox can take work now, before a handler starts reading a large body for it. */

@@ -83,4 +83,23 @@ class AdmissionTest {
             assertEquals(true, r.json().get("error").get("message").asText().contains("free"), r.text());
         }
     }
+
+    /** A transfer's deadline grows with its size: 30 s plus a second per MiB, not a fixed 30 s. */
+    @Test
+    void transferDeadlinesGrowWithSize(@TempDir Path dir) {
+        FakeEngine engine = new FakeEngine(dir.resolve("vms"));
+        try (SandboxServer s = TestServers.start(TestServers.config(dir.resolve("state")), engine)) {
+            ApiClient api = new ApiClient(s.port(), SandboxApiTest.CONTRACT);
+            String id = api.create("{}").json().get("id").asText();
+            assertEquals(204, api.upload(id, "/small", new byte[10]).status());
+            long small = engine.lastTransferTimeout.toMillis();
+            assertEquals(204, api.upload(id, "/big", new byte[8 * 1024 * 1024]).status());
+            long big = engine.lastTransferTimeout.toMillis();
+            assertEquals(true, small >= 30_000 && small < 31_000, "small: " + small);
+            assertEquals(true, big >= 38_000, "8 MiB gets 8 s more: " + big);
+            assertEquals(200, api.download(id, "/big").status());
+            assertEquals(30_000 + TestServers.MAX_FILE_BYTES * 1000 / (1024 * 1024),
+                    engine.lastTransferTimeout.toMillis(), "a download may reach the limit");
+        }
+    }
 }

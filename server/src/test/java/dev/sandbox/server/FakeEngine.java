@@ -53,6 +53,8 @@ final class FakeEngine implements Engine {
     }
 
     private volatile Hook hook = (id, call) -> { };
+    /** The deadline the server gave the last transfer with one. */
+    volatile Duration lastTransferTimeout;
 
     void hook(Hook hook) {
         this.hook = hook;
@@ -315,6 +317,18 @@ final class FakeEngine implements Engine {
             } catch (IOException e) {
                 throw new AgentException(AgentException.Kind.IO, e.getMessage(), e);
             }
+        }
+
+        @Override
+        public void writeFile(String path, InputStream content, int mode, Duration timeout) {
+            lastTransferTimeout = timeout;
+            writeFile(path, content, mode);
+        }
+
+        @Override
+        public long readFile(String path, OutputStream out, long maxBytes, Duration timeout) {
+            lastTransferTimeout = timeout;
+            return readFile(path, out, maxBytes);
         }
 
         @Override
