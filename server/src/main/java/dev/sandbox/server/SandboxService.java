@@ -260,10 +260,10 @@ final class SandboxService implements AutoCloseable {
         if (e instanceof EngineException x && x.kind() != EngineException.Kind.VM_FAILED) {
             return e;
         }
-        if (e instanceof AgentException x && x.kind() != AgentException.Kind.CLOSED
+        if (e instanceof AgentException x && (x.errno() != 0 || x.kind() != AgentException.Kind.CLOSED
                 && x.kind() != AgentException.Kind.IO && x.kind() != AgentException.Kind.PROTOCOL
-                && x.kind() != AgentException.Kind.INTERRUPTED) {
-            return e;  // the agent answered (not found, too large, ...): no race there
+                && x.kind() != AgentException.Kind.INTERRUPTED)) {
+            return e;  // the agent answered (not found, too large, a guest I/O error): no race there
         }
         String interrupted = gate.interruptedBy(pass);
         if (interrupted != null) {

@@ -151,6 +151,21 @@ class CrashRecoveryTest {
         }
     }
 
+    /** A snapshot the engine cannot take back makes the start careful: nothing is quarantined or deleted. */
+    @Test
+    void aFailedTakeBackLeavesEveryFolderWhereItIs(@TempDir Path dir) throws IOException {
+        Path vms = dir.resolve("vms");
+        Path odd = Files.createDirectories(vms.resolve(".snapshots/sb-odd"));
+        Files.writeString(odd.resolve("manifest"), "id=sb-odd\ntemplate=broken\nvcpus=1\nmemory_mb=128\n");
+        Path orphan = Files.createDirectories(vms.resolve(".snapshots/sb-orphan"));
+        Files.write(orphan.resolve("memory"), new byte[]{1});
+        try (SandboxServer s = TestServers.start(TestServers.config(dir.resolve("state")), new FakeEngine(vms))) {
+            assertEquals(404, new ApiClient(s.port(), CONTRACT).get(SandboxApiTest.SANDBOX, "sb-odd").status());
+        }
+        assertTrue(Files.exists(odd.resolve("manifest")));
+        assertTrue(Files.exists(orphan.resolve("memory")), "not quarantined while a take-back failed");
+    }
+
     static void copyTree(Path from, Path to) {
         try (Stream<Path> all = Files.walk(from)) {
             for (Path p : all.toList()) {

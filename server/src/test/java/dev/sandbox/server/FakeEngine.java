@@ -79,6 +79,9 @@ final class FakeEngine implements Engine {
 
     @Override
     public Optional<Sandbox> recover(SandboxSpec spec) {
+        if (spec.template().equals("broken")) {
+            throw new EngineException(EngineException.Kind.INVALID_SPEC, "cannot take back (fake): broken");
+        }
         if (!Files.exists(snapshotDir(spec.id()).resolve("manifest")) || sandboxes.containsKey(spec.id())) {
             return Optional.empty();
         }
