@@ -177,4 +177,19 @@ class RaceTest {
         conflict(r);
         assertTrue(r.json().get("error").get("message").asText().contains("triple fault"), r.text());
     }
+
+    /** A download stuck on a slow client or guest holds up nothing else in the same sandbox. */
+    @Test
+    void aSlowDownloadStallsNoOtherCall(@TempDir Path unused) throws Exception {
+        String id = running();
+        assertEquals(204, api.upload(id, "/f.txt", "data".getBytes()).status());
+        hold("read");
+        CompletableFuture<Response> read = async(() -> api.download(id, "/f.txt"));
+        assertTrue(entered.await(10, TimeUnit.SECONDS));
+        assertEquals(200, api.exec(id, "{\"cmd\":\"true\"}").status());
+        assertEquals(204, api.upload(id, "/g.txt", "more".getBytes()).status());
+        assertEquals("running", api.get(SandboxApiTest.SANDBOX, id).json().get("status").asText());
+        release.countDown();
+        assertEquals("data", read.get(20, TimeUnit.SECONDS).text());
+    }
 }
