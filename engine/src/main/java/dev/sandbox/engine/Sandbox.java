@@ -5,6 +5,7 @@ import dev.sandbox.engine.agent.ExecResult;
 
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -39,6 +40,19 @@ public interface Sandbox extends AutoCloseable {
 
     /** Streams the guest file to {@code out}; returns the byte count. */
     long readFile(String path, OutputStream out, long maxBytes);
+
+    /**
+     * As {@link #writeFile(String, InputStream, int)}, failing with a TIMEOUT after {@code timeout} instead of the
+     * default: a large file needs longer than a small one. Implementations without deadlines ignore it.
+     */
+    default void writeFile(String path, InputStream content, int mode, Duration timeout) {
+        writeFile(path, content, mode);
+    }
+
+    /** As {@link #readFile(String, OutputStream, long)}, with a deadline of {@code timeout}. */
+    default long readFile(String path, OutputStream out, long maxBytes, Duration timeout) {
+        return readFile(path, out, maxBytes);
+    }
 
     /**
      * Snapshots the VM to the engine's data dir and frees it (threads, fds, RAM). Calls in flight fail; calls after

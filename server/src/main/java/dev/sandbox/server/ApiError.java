@@ -11,10 +11,16 @@ enum ApiError {
     METHOD_NOT_ALLOWED(405, "method_not_allowed"),
     INVALID_STATE(409, "invalid_state"),
     TOO_LARGE(413, "too_large"),
+    /** Too many calls of one kind at once in one sandbox (execs); the caller may retry later. */
+    TOO_MANY_REQUESTS(429, "too_many_requests"),
     INTERNAL(500, "internal"),
     /** The engine or the guest agent failed (boot, VM, channel): not the caller's fault, not ours either. */
     AGENT_ERROR(502, "agent_error"),
     ENGINE_UNAVAILABLE(503, "engine_unavailable"),
+    /** The host budget (memory, vCPUs, sandboxes, disk) has no room now: answered with Retry-After. */
+    CAPACITY(503, "insufficient_capacity"),
+    /** No or a wrong {@code X-API-Key} while keys are configured. */
+    UNAUTHORIZED(401, "unauthorized"),
     TIMEOUT(504, "timeout");
 
     private final int status;

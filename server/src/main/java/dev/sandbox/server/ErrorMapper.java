@@ -2,6 +2,7 @@ package dev.sandbox.server;
 
 import dev.sandbox.engine.EngineException;
 import dev.sandbox.engine.agent.AgentException;
+import io.helidon.http.HeaderNames;
 import io.helidon.http.RequestException;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -29,6 +30,9 @@ final class ErrorMapper {
         if (res.isSent()) {
             // Streaming had begun (a download): the status is gone; closing the connection is all that is left.
             throw new IllegalStateException("response already started", e);
+        }
+        if (e instanceof ApiException a && a.retryAfterSec() > 0) {
+            res.header(HeaderNames.RETRY_AFTER, String.valueOf(a.retryAfterSec()));
         }
         json.send(res, error.status(), ErrorBody.of(error, message(error, e)));
     }

@@ -1,6 +1,7 @@
 package dev.sandbox.server;
 
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.http.media.multipart.MultiPart;
 import io.helidon.http.media.multipart.ReadablePart;
@@ -27,8 +28,12 @@ final class FilesService implements HttpService {
 
     /** Room for the multipart framing and the path part around the file itself. */
     private static final long FORM_OVERHEAD = 64 * 1024;
-    /** After a too-large part, this much more is read and dropped so the client sees the 413, not a reset. */
-    private static final long DRAIN_LIMIT = 16L * 1024 * 1024;
+    /**
+     * A refused upload's body is read and dropped up to this much more than the limit, so that a client which
+     * sends its whole body before reading (Python's http.client, urllib, requests) reads the 413 or 409 instead
+     * of a broken pipe; past it the connection is closed after the answer rather than reading on without end.
+     */
+    private static final long DRAIN_BEYOND_LIMIT = 64L * 1024 * 1024;
 
     private final SandboxService sandboxes;
     private final Json json;
@@ -49,6 +54,36 @@ final class FilesService implements HttpService {
     }
 
     private void write(ServerRequest req, ServerResponse res) {
+        try {
+            receive(req, res);
+        } catch (RuntimeException e) {
+            refuseBody(req, res);
+            throw e;
+        }
+    }
+
+    /**
+     * The body of a refused upload: Helidon reads what is left of it after the answer (the client then reads the
+     * answer), but without bound. A body declared or found to be larger than the drain bound closes the
+     * connection after the answer instead; a chunked one is drained here, up to the bound.
+     */
+    private void refuseBody(ServerRequest req, ServerResponse res) {
+        long bound = maxFileBytes + FORM_OVERHEAD + DRAIN_BEYOND_LIMIT;
+        long declared = req.headers().contentLength().orElse(-1L);
+        if (declared > bound) {
+            res.header(HeaderValues.CONNECTION_CLOSE);
+        } else if (declared < 0 && !req.content().consumed()) {
+            try {
+                if (!drain(req.content().inputStream(), bound)) {
+                    res.header(HeaderValues.CONNECTION_CLOSE);
+                }
+            } catch (IllegalStateException alreadyTaken) {
+                // the multipart reader has the stream: what it left is small (the drained part's remainder)
+            }
+        }
+    }
+
+    private void receive(ServerRequest req, ServerResponse res) {
         String id = SandboxesService.id(req);
         sandboxes.requireRunning(id, "files/write");  // 404 / 409 before reading a large body
         String type = req.headers().first(HeaderNames.CONTENT_TYPE).orElse("").toLowerCase(Locale.ROOT);
@@ -58,7 +93,8 @@ final class FilesService implements HttpService {
         if (req.headers().contentLength().orElse(0) > maxFileBytes + FORM_OVERHEAD) {
             throw tooLarge();
         }
-        Upload upload = new Upload(id);
+        // the deadline grows with what may come: the declared length, else the limit
+        Upload upload = new Upload(id, Math.min(req.headers().contentLength().orElse(maxFileBytes), maxFileBytes));
         try {
             MultiPart parts = req.content().as(MultiPart.class);
             while (Multipart.hasNext(parts)) {
@@ -91,12 +127,14 @@ final class FilesService implements HttpService {
     /** The parts of one upload, in whatever order they come. */
     private final class Upload {
         private final String id;
+        private final long expectedBytes;
         private String path;
         private boolean written;
         private Path spooled;
 
-        Upload(String id) {
+        Upload(String id, long expectedBytes) {
             this.id = id;
+            this.expectedBytes = expectedBytes;
         }
 
         void accept(ReadablePart part) {
@@ -129,7 +167,7 @@ final class FilesService implements HttpService {
                 throw Fields.bad("the 'file' part is required");
             }
             try (InputStream in = Files.newInputStream(spooled)) {
-                sandboxes.writeFile(id, path, in);
+                sandboxes.writeFile(id, path, in, expectedBytes);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -137,7 +175,7 @@ final class FilesService implements HttpService {
 
         private void send(LimitedInputStream in) {
             try {
-                sandboxes.writeFile(id, path, in);
+                sandboxes.writeFile(id, path, in, expectedBytes);
             } catch (RuntimeException e) {
                 if (in.exceeded()) {
                     drain(in);
@@ -183,16 +221,24 @@ final class FilesService implements HttpService {
 
     /** Reads and drops what is left of a refused part, up to a bound. */
     private static void drain(LimitedInputStream limited) {
-        InputStream in = limited.in();
+        drain(limited.in(), DRAIN_BEYOND_LIMIT);
+    }
+
+    /** Reads and drops up to {@code limit} bytes; true if the stream ended within them. */
+    private static boolean drain(InputStream in, long limit) {
         byte[] buf = new byte[64 * 1024];
         long total = 0;
         try {
             int n;
-            while (total < DRAIN_LIMIT && (n = in.read(buf)) > 0) {
+            while ((n = in.read(buf)) > 0) {
                 total += n;
+                if (total > limit) {
+                    return false;
+                }
             }
-        } catch (IOException ignored) {
-            // the client went away: nothing more to drain
+            return true;
+        } catch (IOException e) {
+            return false;  // the client went away or broke the framing: nothing more to read
         }
     }
 

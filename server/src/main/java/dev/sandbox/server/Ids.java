@@ -16,4 +16,9 @@ final class Ids {
         RANDOM.nextBytes(b);
         return "sb-" + HexFormat.of().formatHex(b);
     }
+
+    /** Could name a sandbox (ours or an embedder's): no dots or slashes, so never a path trick or a temp file. */
+    static boolean plausible(String name) {
+        return name.matches("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
+    }
 }

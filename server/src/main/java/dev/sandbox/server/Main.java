@@ -27,7 +27,14 @@ public final class Main {
             return;
         }
         Files.createDirectories(config.dataDir());
-        SandboxServer server = SandboxServer.start(config, openEngine(config.dataDir().resolve("vms")));
+        SandboxServer server;
+        try {
+            server = SandboxServer.start(config, openEngine(config.dataDir().resolve("vms")));
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());  // e.g. a public address without API keys
+            System.exit(2);
+            return;
+        }
         System.out.printf("sandbox server listening on http://%s:%d (data in %s)%n",
                 config.host(), server.port(), config.dataDir());
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));

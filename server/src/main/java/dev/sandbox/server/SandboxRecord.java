@@ -1,17 +1,20 @@
 package dev.sandbox.server;
 
+import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.sandbox.engine.SandboxSpec;
 
 import java.time.Instant;
 
 /**
  * What the server knows about one sandbox: the contract's {@code Sandbox}, persisted as JSON in the
- * {@link RecordStore}. {@code message} says why a sandbox stopped or failed. guest_ip and host_ip are left out until
- * sandboxes have a network (an empty string would claim one).
+ * {@link RecordStore}. {@code status_reason} (additive, documented in {@code openapi-extensions.yaml}) says why a
+ * sandbox stopped, failed or was taken back; records written before it was named so carry it as {@code message}.
+ * guest_ip and host_ip are left out until sandboxes have a network (an empty string would claim one).
  */
 record SandboxRecord(String id, Status status, String template, int vcpus, int memoryMb, int timeoutSec,
                      Instant createdAt, Instant startedAt, Instant lastActiveAt, Instant lastUpdated,
-                     String message) {
+                     @JsonAlias("message") String statusReason) {
 
     /** Messages are kept short: the store sizes its entries for small records. */
     private static final int MAX_MESSAGE = 512;
@@ -35,6 +38,16 @@ record SandboxRecord(String id, Status status, String template, int vcpus, int m
                 now, null, null, now, null);
     }
 
+    /**
+     * A record re-created from a paused snapshot's manifest after the store lost it: the spec is exact, the
+     * timeout is the default and the times are the moment it was found.
+     */
+    static SandboxRecord fromSnapshot(SandboxSpec spec, Instant now) {
+        return new SandboxRecord(spec.id(), Status.PAUSED, spec.template(), spec.vcpus(), spec.memoryMb(),
+                CreateRequest.DEFAULT_TIMEOUT_SEC, now, null, null, now,
+                "record re-created at start from the paused snapshot on disk");
+    }
+
     SandboxRecord started(Instant now) {
         return new SandboxRecord(id, Status.RUNNING, template, vcpus, memoryMb, timeoutSec, createdAt, now, now, now,
                 null);
@@ -42,12 +55,12 @@ record SandboxRecord(String id, Status status, String template, int vcpus, int m
 
     SandboxRecord withStatus(Status next, Instant now, String why) {
         return new SandboxRecord(id, next, template, vcpus, memoryMb, timeoutSec, createdAt, startedAt, lastActiveAt,
-                now, why == null ? message : shorten(why));
+                now, why != null ? shorten(why) : next == Status.RUNNING ? null : statusReason);
     }
 
     SandboxRecord touched(Instant now) {
         return new SandboxRecord(id, status, template, vcpus, memoryMb, timeoutSec, createdAt, startedAt, now, now,
-                message);
+                statusReason);
     }
 
     /** When it was last used: the idle timeout counts from here. */

@@ -20,6 +20,9 @@ public final class SandboxServer implements AutoCloseable {
     private final WebServer web;
 
     private SandboxServer(ServerConfig config, Engine engine) {
+        ApiKeys keys = ApiKeys.from(config.access());
+        keys.checkBind(config.host(), config.access().allowUnauthenticated());
+        PrivateFiles.lockDown(config.dataDir());
         Json json = new Json();
         RecordStore store = RecordStore.open(config.dataDir(), config.maxRecords(), json);
         this.sandboxes = new SandboxService(engine, store, config, Clock.systemUTC());
@@ -30,7 +33,7 @@ public final class SandboxServer implements AutoCloseable {
                     .host(config.host())
                     .port(config.port())
                     .shutdownHook(false)  // ours (Main) stops the VMs and flushes the store in order
-                    .routing(r -> routing(r, config, json, errors))
+                    .routing(r -> routing(r, config, json, errors, keys))
                     .build()
                     .start();
             if (!web.isRunning()) {
@@ -50,8 +53,10 @@ public final class SandboxServer implements AutoCloseable {
         return new SandboxServer(config, engine);
     }
 
-    private void routing(HttpRouting.Builder routing, ServerConfig config, Json json, ErrorMapper errors) {
+    private void routing(HttpRouting.Builder routing, ServerConfig config, Json json, ErrorMapper errors,
+                         ApiKeys keys) {
         routing.addFilter(new AccessLog())
+                .addFilter(new ApiKeyFilter(keys))
                 .error(Throwable.class, errors::handle)  // Errors too: a LinkageError must not become text/plain
                 .register(new SystemService(sandboxes, json))
                 .register("/v1/sandboxes", new SandboxesService(sandboxes, json))
@@ -63,7 +68,7 @@ public final class SandboxServer implements AutoCloseable {
 
     /** Paths the API serves with some method: another method on them is a 405, anything else a 404. */
     private static final Pattern KNOWN_PATHS = Pattern.compile(
-            "/health|/openapi\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|pause|resume|files/write|files/read))?");
+            "/health|/openapi\\.yaml|/openapi-extensions\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|pause|resume|files/write|files/read))?");
 
     private static void noRoute(ServerRequest req, ServerResponse res) {
         String path = req.prologue().uriPath().path();

@@ -25,9 +25,64 @@ import java.util.Map;
  *                         {@code SANDBOX_REAP_INTERVAL}; default 5)
  * @param maxRecords       sandbox records the store is sized for ({@code --max-records}, {@code SANDBOX_MAX_RECORDS};
  *                         default 10000)
+ * @param drainGrace       how long a pause or destroy waits for the calls in flight to finish before it goes ahead
+ *                         (new calls get 409 meanwhile) ({@code --drain-grace} seconds, {@code SANDBOX_DRAIN_GRACE};
+ *                         default 10)
+ * @param maxExecsPerSandbox execs running at once in one sandbox; one more gets 429 ({@code --max-execs-per-sandbox},
+ *                         {@code SANDBOX_MAX_EXECS_PER_SANDBOX}; default 16)
+ * @param budget           the host budget for admission control (see {@link Budget})
+ * @param access           who may call (see {@link Access})
  */
 public record ServerConfig(String host, int port, Path dataDir, long maxFileBytes, int execOutputCap,
-                           int maxExecTimeoutSec, Duration stoppedRetention, Duration reapInterval, long maxRecords) {
+                           int maxExecTimeoutSec, Duration stoppedRetention, Duration reapInterval, long maxRecords,
+                           Duration drainGrace, int maxExecsPerSandbox, Budget budget, Access access) {
+
+    /**
+     * What the host lends to running sandboxes; a create or resume beyond it gets 503 with {@code Retry-After}.
+     * Paused sandboxes hold only disk.
+     *
+     * @param hostMemoryMb     host RAM in MiB ({@code --host-memory-mb}, {@code SANDBOX_HOST_MEMORY_MB}; 0: measured)
+     * @param memoryOvercommit sum of running {@code memory_mb} allowed per MiB of host RAM ({@code --memory-overcommit},
+     *                         {@code SANDBOX_MEMORY_OVERCOMMIT}; default 1.0: guests touch their RAM lazily, so more
+     *                         is possible, at the risk of the host's OOM killer)
+     * @param maxVcpus         sum of running vCPUs ({@code --max-vcpus}, {@code SANDBOX_MAX_VCPUS}; 0: 4 per host core)
+     * @param maxSandboxes     sandboxes running or starting at once ({@code --max-sandboxes},
+     *                         {@code SANDBOX_MAX_SANDBOXES}; default 256)
+     * @param minFreeDiskMb    free space the data dir must keep for snapshots ({@code --min-free-disk-mb},
+     *                         {@code SANDBOX_MIN_FREE_DISK_MB}; default 256)
+     * @param retryAfterSec    the {@code Retry-After} a refusal carries ({@code --retry-after},
+     *                         {@code SANDBOX_RETRY_AFTER}; default 5)
+     */
+    public record Budget(long hostMemoryMb, double memoryOvercommit, int maxVcpus, int maxSandboxes,
+                         long minFreeDiskMb, int retryAfterSec) {
+        public Budget {
+            if (hostMemoryMb < 0 || memoryOvercommit <= 0 || maxVcpus < 0 || maxSandboxes < 1 || minFreeDiskMb < 0
+                    || retryAfterSec < 1) {
+                throw new IllegalArgumentException("the host budget needs positive values");
+            }
+        }
+
+        /** No limits worth speaking of: for tests that are about something else. */
+        static Budget unlimited() {
+            return new Budget(1L << 40, 1.0, Integer.MAX_VALUE, Integer.MAX_VALUE, 0, 1);
+        }
+    }
+
+    /**
+     * @param apiKeysFile           a file with one API key a line ({@code --api-keys-file},
+     *                              {@code SANDBOX_API_KEYS_FILE}); keys also come from {@code SANDBOX_API_KEYS}
+     *                              (comma-separated). With any key, every call but {@code /health} and the
+     *                              OpenAPI documents needs {@code X-API-Key}.
+     * @param envKeys               the keys from {@code SANDBOX_API_KEYS}, as given
+     * @param allowUnauthenticated  listen on a non-loopback address without keys
+     *                              ({@code --allow-unauthenticated true}, {@code SANDBOX_ALLOW_UNAUTHENTICATED};
+     *                              default false: such a start is refused)
+     */
+    public record Access(Path apiKeysFile, String envKeys, boolean allowUnauthenticated) {
+        static Access open() {
+            return new Access(null, "", false);
+        }
+    }
 
     private record Option(String flag, String env, String fallback) {
     }
@@ -42,17 +97,30 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
             new Option("--stopped-retention", "SANDBOX_STOPPED_RETENTION", "600"),
             new Option("--reap-interval", "SANDBOX_REAP_INTERVAL", "5"),
             new Option("--max-records", "SANDBOX_MAX_RECORDS", "10000"),
+            new Option("--drain-grace", "SANDBOX_DRAIN_GRACE", "10"),
+            new Option("--max-execs-per-sandbox", "SANDBOX_MAX_EXECS_PER_SANDBOX", "16"),
+            new Option("--host-memory-mb", "SANDBOX_HOST_MEMORY_MB", "0"),
+            new Option("--memory-overcommit", "SANDBOX_MEMORY_OVERCOMMIT", "1.0"),
+            new Option("--max-vcpus", "SANDBOX_MAX_VCPUS", "0"),
+            new Option("--max-sandboxes", "SANDBOX_MAX_SANDBOXES", "256"),
+            new Option("--min-free-disk-mb", "SANDBOX_MIN_FREE_DISK_MB", "256"),
+            new Option("--retry-after", "SANDBOX_RETRY_AFTER", "5"),
+            new Option("--api-keys-file", "SANDBOX_API_KEYS_FILE", ""),
+            new Option("--allow-unauthenticated", "SANDBOX_ALLOW_UNAUTHENTICATED", "false"),
     };
 
     public ServerConfig {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be 0..65535, got " + port);
         }
-        if (maxFileBytes < 1 || execOutputCap < 1 || maxExecTimeoutSec < 1 || maxRecords < 1) {
+        if (maxFileBytes < 1 || execOutputCap < 1 || maxExecTimeoutSec < 1 || maxRecords < 1
+                || maxExecsPerSandbox < 1) {
             throw new IllegalArgumentException("limits must be positive");
         }
-        if (stoppedRetention.isNegative() || reapInterval.isNegative() || reapInterval.isZero()) {
-            throw new IllegalArgumentException("stopped retention must be >= 0 and the reap interval > 0");
+        if (stoppedRetention.isNegative() || reapInterval.isNegative() || reapInterval.isZero()
+                || drainGrace.isNegative()) {
+            throw new IllegalArgumentException("stopped retention and drain grace must be >= 0 and the reap"
+                    + " interval > 0");
         }
     }
 
@@ -60,7 +128,8 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
     public static ServerConfig defaults(String host, int port, Path dataDir) {
         ServerConfig d = from(new String[0], Map.of());
         return new ServerConfig(host, port, dataDir, d.maxFileBytes, d.execOutputCap, d.maxExecTimeoutSec,
-                d.stoppedRetention, d.reapInterval, d.maxRecords);
+                d.stoppedRetention, d.reapInterval, d.maxRecords, d.drainGrace, d.maxExecsPerSandbox, d.budget,
+                d.access);
     }
 
     public static ServerConfig from(String[] args, Map<String, String> env) {
@@ -78,12 +147,21 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
             }
             values.put(args[i], args[++i]);
         }
+        Budget budget = new Budget(number(values, "--host-memory-mb", Long.MAX_VALUE / 2),
+                decimal(values, "--memory-overcommit"), (int) number(values, "--max-vcpus", Integer.MAX_VALUE),
+                (int) number(values, "--max-sandboxes", Integer.MAX_VALUE),
+                number(values, "--min-free-disk-mb", Long.MAX_VALUE / 2),
+                (int) number(values, "--retry-after", 3600));
+        String keysFile = values.get("--api-keys-file").trim();
+        Access access = new Access(keysFile.isEmpty() ? null : Path.of(keysFile),
+                env.getOrDefault("SANDBOX_API_KEYS", ""), bool(values, "--allow-unauthenticated"));
         return new ServerConfig(values.get("--host"), (int) number(values, "--port", 65535),
                 Path.of(values.get("--data-dir")), number(values, "--max-file-bytes", Long.MAX_VALUE),
                 (int) number(values, "--exec-output-cap", Integer.MAX_VALUE),
                 (int) number(values, "--max-exec-timeout", Integer.MAX_VALUE),
                 seconds(values, "--stopped-retention"), seconds(values, "--reap-interval"),
-                number(values, "--max-records", Integer.MAX_VALUE));
+                number(values, "--max-records", Integer.MAX_VALUE), seconds(values, "--drain-grace"),
+                (int) number(values, "--max-execs-per-sandbox", Integer.MAX_VALUE), budget, access);
     }
 
     private static long number(Map<String, String> values, String flag, long max) {
@@ -97,6 +175,28 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(flag + " must be a number, got '" + v + "'");
         }
+    }
+
+    private static double decimal(Map<String, String> values, String flag) {
+        String v = values.get(flag);
+        try {
+            double d = Double.parseDouble(v.trim());
+            if (!(d > 0) || Double.isInfinite(d)) {
+                throw new IllegalArgumentException(flag + " must be a positive number, got " + v);
+            }
+            return d;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(flag + " must be a number, got '" + v + "'");
+        }
+    }
+
+    private static boolean bool(Map<String, String> values, String flag) {
+        return switch (values.get(flag).trim()) {
+            case "true", "yes", "1" -> true;
+            case "false", "no", "0", "" -> false;
+            default -> throw new IllegalArgumentException(flag + " must be true or false, got '"
+                    + values.get(flag) + "'");
+        };
     }
 
     /** Seconds, fractions allowed (tests use short intervals). */
@@ -115,11 +215,26 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
 
     public ServerConfig withLimits(long maxFileBytes, int execOutputCap) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
-                stoppedRetention, reapInterval, maxRecords);
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access);
     }
 
     public ServerConfig withTimes(Duration stoppedRetention, Duration reapInterval) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
-                stoppedRetention, reapInterval, maxRecords);
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access);
+    }
+
+    public ServerConfig withDrainGrace(Duration drainGrace, int maxExecsPerSandbox) {
+        return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access);
+    }
+
+    public ServerConfig withBudget(Budget budget) {
+        return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access);
+    }
+
+    public ServerConfig withAccess(String host, Access access) {
+        return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access);
     }
 }

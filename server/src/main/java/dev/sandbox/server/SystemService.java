@@ -10,13 +10,17 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 
-/** {@code /health} (the server and the engine) and {@code /openapi.yaml} (the contract, as bundled). */
+/**
+ * {@code /health} (the server, the engine and the host budget), {@code /openapi.yaml} (the contract, as bundled)
+ * and {@code /openapi-extensions.yaml} (what this server adds to it).
+ */
 final class SystemService implements HttpService {
 
     private static final byte[] CONTRACT = load("/openapi.yaml");
+    private static final byte[] EXTENSIONS = load("/openapi-extensions.yaml");
 
     /** {@code status} is ok or degraded (the engine could not open: creates fail, reads work). */
-    record Health(String status, EngineHealth engine, int sandboxes) {
+    record Health(String status, EngineHealth engine, int sandboxes, Admission.Capacity capacity) {
     }
 
     record EngineHealth(String state, String message) {
@@ -33,18 +37,20 @@ final class SystemService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.get("/health", this::health)
-                .get("/openapi.yaml", this::contract);
+                .get("/openapi.yaml", (req, res) -> yaml(res, CONTRACT))
+                .get("/openapi-extensions.yaml", (req, res) -> yaml(res, EXTENSIONS));
     }
 
     private void health(ServerRequest req, ServerResponse res) {
         Health health = sandboxes.engine() instanceof UnavailableEngine down
-                ? new Health("degraded", new EngineHealth("unavailable", down.reason()), sandboxes.recordCount())
-                : new Health("ok", new EngineHealth("ready", null), sandboxes.recordCount());
+                ? new Health("degraded", new EngineHealth("unavailable", down.reason()), sandboxes.recordCount(),
+                        sandboxes.capacity())
+                : new Health("ok", new EngineHealth("ready", null), sandboxes.recordCount(), sandboxes.capacity());
         json.send(res, health.status().equals("ok") ? 200 : 503, health);
     }
 
-    private void contract(ServerRequest req, ServerResponse res) {
-        res.header(HeaderNames.CONTENT_TYPE, "application/yaml").send(CONTRACT);
+    private static void yaml(ServerResponse res, byte[] document) {
+        res.header(HeaderNames.CONTENT_TYPE, "application/yaml").send(document);
     }
 
     private static byte[] load(String resource) {

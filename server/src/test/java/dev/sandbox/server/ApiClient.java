@@ -47,9 +47,17 @@ final class ApiClient {
     private final ContractValidator contract;
     private final Set<String> seen = new ConcurrentSkipListSet<>();
 
+    private final String apiKey;
+
     ApiClient(int port, ContractValidator contract) {
+        this(port, contract, null);
+    }
+
+    /** Sends {@code apiKey} as X-API-Key on every call (none if null). */
+    ApiClient(int port, ContractValidator contract, String apiKey) {
         this.base = "http://127.0.0.1:" + port;
         this.contract = contract;
+        this.apiKey = apiKey;
     }
 
     /** Operations and statuses seen, as "METHOD /path STATUS". */
@@ -95,9 +103,13 @@ final class ApiClient {
                 HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(bytes)));
     }
 
-    /** GET /health (outside the contract's sandbox operations). */
+    /** GET /health (outside the contract: checked against openapi-extensions.yaml). */
     Response health() {
-        return raw("GET", "/health", null, HttpRequest.BodyPublishers.noBody());
+        Response r = raw("GET", "/health", null, HttpRequest.BodyPublishers.noBody());
+        if (r.status() != 401) {
+            contract.validateExtension("GET /health", "Health", r.json());
+        }
+        return r;
     }
 
     Response download(String id, String path) {
@@ -120,6 +132,9 @@ final class ApiClient {
                 .method(method, body);
         if (contentType != null) {
             b.header("Content-Type", contentType);
+        }
+        if (apiKey != null) {
+            b.header("X-API-Key", apiKey);
         }
         try {
             HttpResponse<byte[]> res = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());

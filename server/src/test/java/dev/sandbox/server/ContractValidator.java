@@ -15,6 +15,8 @@ import com.networknt.schema.ValidationMessage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -32,6 +34,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * A status the operation declares must carry the declared content type and a body valid against its schema (or no
  * body where none is declared). An error status the contract leaves out (a 400 on create, a 404 on pause) must
  * still carry the contract's {@code Error} body, with both {@code code} and {@code message} strings.
+ * <p>
+ * Then against {@code openapi-extensions.yaml}, what the server adds: a {@code Sandbox} or {@code ExecResponse}
+ * may carry only the contract's fields plus the extension's (each of the declared type), and every error code must
+ * be one the extension lists.
  */
 final class ContractValidator {
 
@@ -39,6 +45,7 @@ final class ContractValidator {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final JsonNode contract;
+    private final JsonNode extensions;
     /** Draft 2020-12, told that the OpenAPI-only words beside the schemas are not assertions. */
     private final JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012,
             b -> b.metaSchema(JsonMetaSchema.builder(JsonMetaSchema.getV202012())
@@ -51,8 +58,13 @@ final class ContractValidator {
     private final Map<String, JsonSchema> schemas = new ConcurrentHashMap<>();
 
     ContractValidator() {
-        try (InputStream in = ContractValidator.class.getResourceAsStream("/openapi.yaml")) {
-            contract = YAML.readTree(in);
+        contract = load("/openapi.yaml");
+        extensions = load("/openapi-extensions.yaml");
+    }
+
+    private static JsonNode load(String resource) {
+        try (InputStream in = ContractValidator.class.getResourceAsStream(resource)) {
+            return YAML.readTree(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -80,6 +92,7 @@ final class ContractValidator {
             JsonNode error = parse(where, body).path("error");
             assertTrue(error.path("code").isTextual() && error.path("message").isTextual(),
                     where + ": error body needs code and message: " + new String(body));
+            checkErrorCode(where, error);
             return;
         }
         JsonNode content = response.path("content");
@@ -94,12 +107,54 @@ final class ContractValidator {
                 + content.properties().stream().map(Map.Entry::getKey).toList());
         if (mediaType.equals("application/json")) {
             validateJson(where, where, media.path("schema"), contentType, body);
+            checkExtensions(where, media.path("schema"), parse(where, body));
         }
         if (status >= 400) {
             JsonNode error = parse(where, body).path("error");
             assertTrue(error.path("code").isTextual() && error.path("message").isTextual(),
                     where + ": error body needs code and message: " + new String(body));
+            checkErrorCode(where, error);
         }
+    }
+
+    private void checkErrorCode(String where, JsonNode error) {
+        List<String> codes = new ArrayList<>();
+        extensions.at("/components/schemas/ErrorCode/enum").forEach(c -> codes.add(c.asText()));
+        assertTrue(codes.contains(error.path("code").asText()), where + ": error code " + error.path("code")
+                + " is not documented in openapi-extensions.yaml " + codes);
+    }
+
+    /**
+     * A body of a contract schema that the extensions extend (Sandbox, ExecResponse; also as array items): only
+     * the contract's fields and the extension's, the latter valid against the extension's schema.
+     */
+    private void checkExtensions(String where, JsonNode schema, JsonNode body) {
+        boolean array = schema.path("type").asText().equals("array");
+        String ref = (array ? schema.path("items") : schema).path("$ref").asText("");
+        String name = ref.substring(ref.lastIndexOf('/') + 1);
+        JsonNode extension = extensions.path("components").path("schemas").path(name);
+        if (name.isEmpty() || extension.isMissingNode()) {
+            return;
+        }
+        JsonNode declared = contract.path("components").path("schemas").path(name).path("properties");
+        for (JsonNode item : array ? body : List.of(body)) {
+            item.properties().forEach(field -> assertTrue(declared.has(field.getKey())
+                            || extension.path("properties").has(field.getKey()),
+                    where + ": field " + field.getKey() + " is in neither openapi.yaml nor openapi-extensions.yaml"));
+            validateExtension(where, name, item);
+        }
+    }
+
+    /** Checks {@code body} against the schema {@code name} of openapi-extensions.yaml. */
+    void validateExtension(String where, String name, JsonNode body) {
+        JsonSchema schema = schemas.computeIfAbsent("ext:" + name, k -> {
+            ObjectNode doc = JSON.createObjectNode().put("$ref", "#/components/schemas/" + name);
+            doc.put("$schema", "https://json-schema.org/draft/2020-12/schema");
+            doc.set("components", extensions.get("components"));
+            return factory.getSchema(doc, config);
+        });
+        Set<ValidationMessage> errors = schema.validate(body);
+        assertTrue(errors.isEmpty(), where + ": breaks openapi-extensions.yaml " + name + ": " + errors + "\n" + body);
     }
 
     private JsonNode errorSchema() {

@@ -45,4 +45,18 @@ class ExecResponseTest {
     void truncationOfEitherStreamIsFlagged() {
         assertTrue(ExecResponse.of("sb-1", "yes", result(new byte[0], new byte[0], 0, false, true)).truncated());
     }
+
+    /** The agent is told the cap, but a guest that sends more is cut here too, and never inside a character. */
+    @Test
+    void outputPastTheCapIsCutHostSideAndFlagged() {
+        byte[] out = "ab✓✓✓".getBytes(StandardCharsets.UTF_8);  // 2 + 3 × 3 bytes
+        ExecResponse r = ExecResponse.of("sb-1", "x", result(out, "ok".getBytes(), 0, false, false), 6);
+        assertEquals("ab✓", r.stdout(), "cut at 6 bytes would split the second ✓: cut before it");
+        assertEquals("ok", r.stderr());
+        assertEquals("utf-8", r.encoding());
+        assertTrue(r.truncated());
+        ExecResponse whole = ExecResponse.of("sb-1", "x", result(out, new byte[0], 0, false, false), 11);
+        assertEquals("ab✓✓✓", whole.stdout());
+        assertEquals(false, whole.truncated());
+    }
 }

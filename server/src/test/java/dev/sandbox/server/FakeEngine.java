@@ -33,14 +33,121 @@ import java.util.concurrent.TimeUnit;
  * <p>
  * Behaves like the engine's contract: template {@code minimal} boots, {@code broken} fails to boot
  * (BOOT_FAILED), {@code linkage} throws a LinkageError (a JVM Error, not an exception), anything else is INVALID_SPEC; exec/files on a non-running sandbox are INVALID_STATE.
+ * <p>
+ * Snapshots as the real engine keeps them: a pause writes {@code .snapshots/<id>/manifest} (the spec), which stays
+ * through resumes; closing a sandbox deletes it; closing the engine keeps paused ones, which a later engine on the
+ * same folder takes back with {@link #recover}; {@link #snapshotsOnDisk} reads the manifests and
+ * {@link #quarantineUnclaimed} moves unclaimed folders to {@code .snapshots/.quarantine/}.
  */
 final class FakeEngine implements Engine {
 
     private final EngineConfig config;
     private final Map<String, FakeSandbox> sandboxes = new ConcurrentHashMap<>();
 
+    /**
+     * Called at the start of every exec, writeFile, readFile ("exec", "write", "read") and pause ("pause"), on the
+     * caller's thread: a test blocks there to hold a call in flight, or throws to fail it.
+     */
+    interface Hook {
+        void at(String id, String call) throws InterruptedException;
+    }
+
+    private volatile Hook hook = (id, call) -> { };
+    /** The deadline the server gave the last transfer with one. */
+    volatile Duration lastTransferTimeout;
+
+    void hook(Hook hook) {
+        this.hook = hook;
+    }
+
+    private void hook(String id, String call) {
+        try {
+            hook.at(id, call);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AgentException(AgentException.Kind.INTERRUPTED, "interrupted");
+        }
+    }
+
     FakeEngine(Path dir) {
         this.config = EngineConfig.defaults(dir, dir);
+    }
+
+    Path snapshotDir(String id) {
+        return config.dataDir().resolve(".snapshots").resolve(id);
+    }
+
+    @Override
+    public Optional<Sandbox> recover(SandboxSpec spec) {
+        if (spec.template().equals("broken")) {
+            throw new EngineException(EngineException.Kind.INVALID_SPEC, "cannot take back (fake): broken");
+        }
+        if (!Files.exists(snapshotDir(spec.id()).resolve("manifest")) || sandboxes.containsKey(spec.id())) {
+            return Optional.empty();
+        }
+        FakeSandbox sb = new FakeSandbox(spec, config.dataDir().resolve(spec.id()));
+        sb.state = Sandbox.State.PAUSED;
+        sandboxes.put(spec.id(), sb);
+        return Optional.of(sb);
+    }
+
+    @Override
+    public List<SandboxSpec> snapshotsOnDisk() {
+        List<SandboxSpec> specs = new ArrayList<>();
+        for (String id : snapshotIds()) {
+            try {
+                Map<String, String> f = new java.util.HashMap<>();
+                for (String line : Files.readAllLines(snapshotDir(id).resolve("manifest"))) {
+                    int eq = line.indexOf('=');
+                    f.put(line.substring(0, eq), line.substring(eq + 1));
+                }
+                specs.add(new SandboxSpec(f.get("id"), f.get("template"), Integer.parseInt(f.get("vcpus")),
+                        Integer.parseInt(f.get("memory_mb"))));
+            } catch (IOException | RuntimeException e) {
+                // no readable manifest: left out, as the real engine does
+            }
+        }
+        return specs;
+    }
+
+    @Override
+    public List<String> quarantineUnclaimed() {
+        List<String> moved = new ArrayList<>();
+        for (String id : snapshotIds()) {
+            if (!sandboxes.containsKey(id)) {
+                try {
+                    Path q = Files.createDirectories(config.dataDir().resolve(".snapshots/.quarantine"));
+                    Files.move(snapshotDir(id), q.resolve(id + "-" + System.nanoTime()));
+                    moved.add(id);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+        return moved;
+    }
+
+    private List<String> snapshotIds() {
+        Path dir = config.dataDir().resolve(".snapshots");
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (var s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void deleteTree(Path p) {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var s = Files.walk(p)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Override
@@ -78,20 +185,50 @@ final class FakeEngine implements Engine {
         return List.copyOf(sandboxes.values());
     }
 
-    /** Simulates a VM dying on its own. */
+    /** Simulates a VM dying on its own (a triple fault): calls in flight fail as their connection drops. */
     void crash(String id) {
-        sandboxes.get(id).state = Sandbox.State.FAILED;
+        FakeSandbox sb = sandboxes.get(id);
+        sb.failure = "the guest crashed (fake): triple fault";
+        sb.state = Sandbox.State.FAILED;
+        sb.life.incrementAndGet();
     }
 
+    /** Running ones stop (their snapshots go); paused ones stay on disk for a later engine. */
     @Override
     public void close() {
-        new ArrayList<>(sandboxes.values()).forEach(FakeSandbox::close);
+        new ArrayList<>(sandboxes.values()).stream().filter(s -> s.state != Sandbox.State.PAUSED)
+                .forEach(FakeSandbox::close);
+        sandboxes.clear();
     }
 
     private final class FakeSandbox implements Sandbox {
         private final SandboxSpec spec;
         private final Path root;
         private volatile State state = State.RUNNING;
+        /** Moves on each pause and close: a call that began in another life fails as the real agent's does. */
+        private final java.util.concurrent.atomic.AtomicLong life = new java.util.concurrent.atomic.AtomicLong();
+        private volatile String failure;
+
+        /** Like the agent connection dropped under a call: CLOSED if a pause or close ran since it began. */
+        private void sameLife(long began) {
+            if (life.get() != began) {
+                throw new AgentException(AgentException.Kind.CLOSED, "client closed");
+            }
+        }
+
+        /** Enters a call: runs the hook, then fails the call if its sandbox was paused or closed meanwhile. */
+        private void enter(String call) {
+            requireRunning();
+            long began = life.get();
+            hook(spec.id(), call);
+            sameLife(began);
+            requireRunning();
+        }
+
+        @Override
+        public Optional<String> failure() {
+            return state == State.FAILED ? Optional.ofNullable(failure) : Optional.empty();
+        }
 
         FakeSandbox(SandboxSpec spec, Path root) {
             this.spec = spec;
@@ -129,7 +266,7 @@ final class FakeEngine implements Engine {
 
         @Override
         public ExecResult exec(ExecRequest request) {
-            requireRunning();
+            enter("exec");
             List<String> command = new ArrayList<>();
             command.add(request.cmd());
             command.addAll(request.args());
@@ -166,7 +303,7 @@ final class FakeEngine implements Engine {
 
         @Override
         public void writeFile(String path, InputStream content, int mode) {
-            requireRunning();
+            enter("write");
             Path target = resolve(path);
             try {
                 Files.createDirectories(target.getParent());
@@ -186,8 +323,20 @@ final class FakeEngine implements Engine {
         }
 
         @Override
+        public void writeFile(String path, InputStream content, int mode, Duration timeout) {
+            lastTransferTimeout = timeout;
+            writeFile(path, content, mode);
+        }
+
+        @Override
+        public long readFile(String path, OutputStream out, long maxBytes, Duration timeout) {
+            lastTransferTimeout = timeout;
+            return readFile(path, out, maxBytes);
+        }
+
+        @Override
         public long readFile(String path, OutputStream out, long maxBytes) {
-            requireRunning();
+            enter("read");
             Path source = resolve(path);
             if (!Files.exists(source)) {
                 throw new AgentException(AgentException.Kind.NOT_FOUND, path);
@@ -208,6 +357,15 @@ final class FakeEngine implements Engine {
         @Override
         public void pause() {
             requireRunning();
+            life.incrementAndGet();  // the real pause drops the agent connection first
+            hook(spec.id(), "pause");
+            try {
+                Path dir = Files.createDirectories(snapshotDir(spec.id()));
+                Files.writeString(dir.resolve("manifest"), "id=" + spec.id() + "\ntemplate=" + spec.template()
+                        + "\nvcpus=" + spec.vcpus() + "\nmemory_mb=" + spec.memoryMb() + "\nstate=paused\n");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
             state = State.PAUSED;
         }
 
@@ -226,8 +384,11 @@ final class FakeEngine implements Engine {
 
         @Override
         public void close() {
+            life.incrementAndGet();
             state = State.STOPPED;
             sandboxes.remove(spec.id());
+            deleteTree(snapshotDir(spec.id()));
+            deleteTree(root);
         }
     }
 

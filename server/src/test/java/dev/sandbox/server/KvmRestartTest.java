@@ -62,14 +62,27 @@ class KvmRestartTest {
         }
     }
 
+    /**
+     * Repetitions of pause, {@code kill -9} at once, restart, resume ({@code -Dsandbox.restart.repetitions}, 1..20,
+     * default 3: each costs two JVM starts, not a boot). The second start finds its record store damaged and the
+     * third finds it gone: the paused sandbox comes back from its snapshot's manifest either way.
+     */
+    static int repetitions() {
+        return Math.clamp(Integer.getInteger("sandbox.restart.repetitions", 3), 1, 20);
+    }
+
     private void scenario(Path data) throws Exception {
+        Random random = new Random(3);
         byte[] blob = new byte[300_000];
-        new Random(3).nextBytes(blob);
+        random.nextBytes(blob);
+        Path vms = data.resolve("vms");
+        Process server = start(data);
+        int port;
         String id;
         String pid;
-        Process first = start(data);
         try {
-            ApiClient api = new ApiClient(port(first), new ContractValidator());
+            port = port(server);
+            ApiClient api = new ApiClient(port, new ContractValidator());
             Response created = api.create("{\"memory_mb\":128}");
             assertEquals(201, created.status(), created.text());
             id = created.json().get("id").asText();
@@ -77,43 +90,77 @@ class KvmRestartTest {
             pid = api.exec(id, "{\"cmd\":\"/bin/sh\",\"args\":[\"-c\",\"setsid sleep 100000 </dev/null >/dev/null"
                     + " 2>&1 & echo $!\"]}").json().get("stdout").asText().trim();
             assertTrue(pid.matches("\\d+"), pid);
-            long t0 = System.nanoTime();
-            JsonNode paused = api.post(SandboxApiTest.PAUSE, id, null).json();
-            System.out.printf("pause over HTTP: %d ms%n", (System.nanoTime() - t0) / 1_000_000);
-            assertEquals("paused", paused.get("status").asText(), paused.toString());
-        } finally {
-            first.destroyForcibly(); // SIGKILL: no shutdown hook, no clean store close
-            first.waitFor(30, TimeUnit.SECONDS);
+        } catch (Exception | Error e) {
+            server.destroyForcibly();
+            throw e;
         }
-        assertTrue(Files.exists(data.resolve("vms").resolve(id).resolve("vmstate")));
-        Files.createDirectories(data.resolve("vms").resolve("sb-orphan"));
-        Files.write(data.resolve("vms").resolve("sb-orphan").resolve("memory"), new byte[4096]);
-
-        Process second = start(data);
         try {
-            ApiClient api = new ApiClient(port(second), new ContractValidator());
-            assertEquals("paused", api.get(SandboxApiTest.SANDBOX, id).json().get("status").asText());
-            assertFalse(Files.exists(data.resolve("vms").resolve("sb-orphan")), "orphan snapshot swept");
+            repeatKills(data, server, port, id, pid, blob, random);
+        } finally {
+            children.forEach(Process::destroyForcibly);  // whatever failed, no server outlives the test
+        }
+    }
+
+    private void repeatKills(Path data, Process server, int port, String id, String pid, byte[] blob, Random random)
+            throws Exception {
+        Path vms = data.resolve("vms");
+        Files.createDirectories(vms.resolve("sb-orphan"));
+        Files.write(vms.resolve("sb-orphan").resolve("memory"), new byte[4096]);
+        int reps = repetitions();
+        for (int rep = 1; rep <= reps; rep++) {
+            try {
+                ApiClient api = new ApiClient(port, new ContractValidator());
+                long t0 = System.nanoTime();
+                JsonNode paused = api.post(SandboxApiTest.PAUSE, id, null).json();
+                System.out.printf("repetition %d: pause over HTTP %d ms%n", rep, (System.nanoTime() - t0) / 1_000_000);
+                assertEquals("paused", paused.get("status").asText(), paused.toString());
+            } finally {
+                server.destroyForcibly(); // SIGKILL right after the 200: no shutdown hook, no clean store close
+                server.waitFor(30, TimeUnit.SECONDS);
+            }
+            assertTrue(Files.exists(vms.resolve(id).resolve("vmstate")));
+            if (rep == 2) {
+                byte[] garbage = new byte[1 << 16];
+                random.nextBytes(garbage);
+                Files.write(data.resolve("sandboxes.dat"), garbage);  // a damaged record store
+            } else if (rep == 3) {
+                Files.delete(data.resolve("sandboxes.dat"));  // a lost record store
+            }
+            server = start(data);
+            port = port(server);
+            ApiClient api = new ApiClient(port, new ContractValidator());
+            JsonNode rec = api.get(SandboxApiTest.SANDBOX, id).json();
+            assertEquals("paused", rec.get("status").asText(), "repetition " + rep + ": " + rec);
+            assertFalse(Files.exists(vms.resolve("sb-orphan")), "a folder without manifest or record is moved");
             long t0 = System.nanoTime();
             Response resumed = api.post(SandboxApiTest.RESUME, id, null);
-            System.out.printf("resume over HTTP after the restart: %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+            System.out.printf("repetition %d: resume over HTTP after kill -9: %d ms%n", rep,
+                    (System.nanoTime() - t0) / 1_000_000);
             assertEquals(200, resumed.status(), resumed.text());
             assertEquals("running", resumed.json().get("status").asText());
-            assertArrayEquals(blob, api.download(id, "/root/kept.bin").body());
-            JsonNode alive = api.exec(id, "{\"cmd\":\"/bin/sh\",\"args\":[\"-c\",\"kill -0 " + pid + " && echo alive\"]}")
-                    .json();
+            assertArrayEquals(blob, api.download(id, "/root/kept.bin").body(), "repetition " + rep);
+            JsonNode alive = api.exec(id, "{\"cmd\":\"/bin/sh\",\"args\":[\"-c\",\"kill -0 " + pid
+                    + " && echo alive\"]}").json();
             assertEquals("alive\n", alive.get("stdout").asText(), alive.toString());
+            random.nextBytes(blob);  // the next pause must keep this newer content
+            assertEquals(204, api.upload(id, "/root/kept.bin", blob).status());
+        }
+        try {
+            ApiClient api = new ApiClient(port, new ContractValidator());
+            assertTrue(Files.exists(vms.resolve(".quarantine")), "the orphan was quarantined, not deleted");
             assertEquals(204, api.delete(SandboxApiTest.SANDBOX, id).status());
-            assertFalse(Files.exists(data.resolve("vms").resolve(id)), "destroy removes the snapshot folder");
+            assertFalse(Files.exists(vms.resolve(id)), "destroy removes the snapshot folder");
         } finally {
-            second.destroy(); // SIGTERM: the clean path
-            if (!second.waitFor(60, TimeUnit.SECONDS)) {
-                second.destroyForcibly();
+            server.destroy(); // SIGTERM: the clean path
+            if (!server.waitFor(60, TimeUnit.SECONDS)) {
+                server.destroyForcibly();
             }
         }
     }
 
-    private static Process start(Path data) throws IOException {
+    private final List<Process> children = new ArrayList<>();
+
+    private Process start(Path data) throws IOException {
         String root = System.getProperty("sandbox.root", Path.of("").toAbsolutePath().getParent().toString());
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "@" + Path.of(root, "tools", "jvm.args"),
@@ -123,7 +170,9 @@ class KvmRestartTest {
         if (System.getenv("KVMHOST") != null) {
             cmd.add(2, "-XX:TieredStopAtLevel=1"); // as tools/lib/kvm-suite does in the nested host, for the same reason
         }
-        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        children.add(p);
+        return p;
     }
 
     /** This test's class path: JUnit's console launcher loads it in a URLClassLoader of its own, Surefire not. */

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -95,6 +96,66 @@ class KvmServerTest {
             assertEquals("stopped", api.get(SandboxApiTest.SANDBOX, id).json().get("status").asText());
             assertEquals(409, api.exec(id, "{\"cmd\":\"echo\"}").status());
             assertEquals(204, api.delete(SandboxApiTest.SANDBOX, id).status(), "delete is idempotent");
+            assertEquals(200, api.health().status());
+        }
+    }
+
+    /**
+     * Issue 13, section 2: execs, uploads and downloads fired around a pause, a resume and a delete of a real
+     * sandbox answer 200/204 or 409 with the error body: never 502, never a dropped connection. One boot.
+     */
+    @Test
+    void callsRacingPauseResumeAndDeleteGet409NotBadGateway(@TempDir Path dir) throws Exception {
+        Engine engine = Engine.open(EngineConfig.defaults(dir.resolve("vms"),
+                EngineConfig.guestDirFromSystemProperty()));
+        try (SandboxServer server = SandboxServer.start(TestServers.config(dir.resolve("state")), engine)) {
+            ApiClient api = new ApiClient(server.port(), new ContractValidator());
+            Response created = api.create("{\"memory_mb\":128}");
+            assertEquals(201, created.status(), created.text());
+            String id = created.json().get("id").asText();
+            byte[] data = new byte[256 * 1024];
+            new Random(5).nextBytes(data);
+            assertEquals(204, api.upload(id, "/race.bin", data).status());
+            List<String> bad = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.Map<Integer, Integer> seen = new java.util.concurrent.ConcurrentSkipListMap<>();
+            String[] steps = {SandboxApiTest.PAUSE, SandboxApiTest.RESUME, SandboxApiTest.SANDBOX};
+            int[] expected = {200, 200, 204};
+            for (int s = 0; s < steps.length; s++) {
+                List<Thread> calls = new ArrayList<>();
+                for (int i = 0; i < 6; i++) {
+                    int kind = i % 3;
+                    long delayMs = i * 40L;
+                    calls.add(Thread.ofVirtual().start(() -> {
+                        try {
+                            Thread.sleep(delayMs);
+                            Response r = switch (kind) {
+                                case 0 -> api.exec(id, "{\"cmd\":\"/bin/sh\",\"args\":[\"-c\",\"echo hi\"]}");
+                                case 1 -> api.upload(id, "/up-" + delayMs + ".bin", data);
+                                default -> api.download(id, "/race.bin");
+                            };
+                            seen.merge(r.status(), 1, Integer::sum);
+                            if (r.status() >= 500 || (r.status() != 409 && r.status() >= 300)) {
+                                bad.add(kind + ": " + r.status() + " " + r.text());
+                            } else if (r.status() == 409 && !"invalid_state".equals(r.errorCode())) {
+                                bad.add(kind + ": 409 with " + r.text());
+                            } else if (kind == 2 && r.status() == 200 && !java.util.Arrays.equals(data, r.body())) {
+                                bad.add("download: wrong content, " + r.body().length + " bytes");
+                            }
+                        } catch (RuntimeException | InterruptedException | AssertionError e) {
+                            bad.add(kind + ": " + e);  // a dropped connection lands here
+                        }
+                    }));
+                }
+                Thread.sleep(60);
+                Response step = steps[s].equals(SandboxApiTest.SANDBOX) ? api.delete(steps[s], id)
+                        : api.post(steps[s], id, null);
+                assertEquals(expected[s], step.status(), steps[s] + ": " + step.text());
+                for (Thread t : calls) {
+                    t.join(Duration.ofMinutes(3));
+                }
+            }
+            System.out.println("statuses of the calls racing pause, resume and delete: " + seen);
+            assertTrue(bad.isEmpty(), String.join("\n", bad));
             assertEquals(200, api.health().status());
         }
     }

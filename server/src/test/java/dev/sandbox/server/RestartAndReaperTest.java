@@ -119,7 +119,8 @@ class RestartAndReaperTest {
         try (SandboxServer a = TestServers.start(TestServers.config(dir.resolve("a")),
                 new FakeEngine(dir.resolve("vms")))) {
             ServerConfig taken = new ServerConfig("127.0.0.1", a.port(), dir.resolve("b"), 1, 1, 1,
-                    Duration.ZERO, Duration.ofSeconds(1), 10);
+                    Duration.ZERO, Duration.ofSeconds(1), 10, Duration.ZERO, 1, ServerConfig.Budget.unlimited(),
+                    ServerConfig.Access.open());
             assertThrows(RuntimeException.class, () -> TestServers.start(taken, new FakeEngine(dir.resolve("v2"))));
             assertTrue(Files.exists(dir.resolve("b/sandboxes.clean")), "store closed cleanly");
         }

@@ -57,6 +57,10 @@ class SandboxApiTest {
     }
 
     static String createRunning() {
+        return createRunning(api);
+    }
+
+    static String createRunning(ApiClient api) {
         Response r = api.create("{}");
         assertEquals(201, r.status(), r.text());
         return r.json().get("id").asText();

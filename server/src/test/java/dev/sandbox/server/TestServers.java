@@ -15,7 +15,8 @@ final class TestServers {
     }
 
     static ServerConfig config(Path dataDir) {
-        return ServerConfig.defaults("127.0.0.1", 0, dataDir).withLimits(MAX_FILE_BYTES, EXEC_OUTPUT_CAP);
+        return ServerConfig.defaults("127.0.0.1", 0, dataDir).withLimits(MAX_FILE_BYTES, EXEC_OUTPUT_CAP)
+                .withBudget(ServerConfig.Budget.unlimited());
     }
 
     static ServerConfig fastReaper(Path dataDir, Duration retention) {
