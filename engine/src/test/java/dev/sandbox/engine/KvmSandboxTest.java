@@ -14,6 +14,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -107,6 +108,26 @@ class KvmSandboxTest {
         shared.resume();
         assertEquals(Sandbox.State.RUNNING, shared.state());
         assertEquals("back\n", shared.exec(ExecRequest.shell("echo back")).stdoutText());
+    }
+
+    /**
+     * The agent connection dies under a running VM (every vsock connection dropped, as a guest-side failure would):
+     * the call that saw it fails, the sandbox reconnects once, and the next calls work; the guest kept its files.
+     */
+    @Test
+    @Order(5)
+    void aDeadAgentConnectionIsMendedOnce() throws ReflectiveOperationException {
+        shared.writeFile("/tmp/before-drop", new ByteArrayInputStream("kept".getBytes(StandardCharsets.UTF_8)), 0644);
+        var drop = shared.getClass().getDeclaredMethod("dropAgentConnection");
+        drop.setAccessible(true);
+        drop.invoke(shared);
+        try {
+            shared.exec(ExecRequest.shell("true"));
+        } catch (RuntimeException expected) {
+            // the call that found the connection dead
+        }
+        assertEquals(Sandbox.State.RUNNING, shared.state(), shared.failure().toString());
+        assertEquals("kept", shared.exec(ExecRequest.shell("cat /tmp/before-drop")).stdoutText());
     }
 
     @Test

@@ -34,6 +34,8 @@ final class KvmSandbox implements Sandbox {
         }
     }
 
+    static final Duration RECONNECT_TIMEOUT = Duration.ofSeconds(15);
+
     private final SandboxSpec spec;
     private final Snapshots snapshots;
     private final Consumer<KvmSandbox> onClose;
@@ -118,33 +120,33 @@ final class KvmSandbox implements Sandbox {
 
     @Override
     public ExecResult exec(ExecRequest request) {
-        return running("exec").agent().exec(request);
+        return onAgent("exec", a -> a.exec(request));
     }
 
     @Override
     public void writeFile(String path, InputStream content, int mode) {
-        running("writeFile").agent().writeFile(path, content, mode);
+        onAgent("writeFile", a -> a.writeFile(path, content, mode));
     }
 
     @Override
     public long readFile(String path, OutputStream out, long maxBytes) {
-        return running("readFile").agent().readFile(path, out, maxBytes, AgentClient.DEFAULT_TIMEOUT);
+        return onAgent("readFile", a -> a.readFile(path, out, maxBytes, AgentClient.DEFAULT_TIMEOUT));
     }
 
     // Transfers with the caller's deadline (issue 13: a fixed 30 s failed 100 MiB at under 3.4 MiB/s).
     @Override
     public void writeFile(String path, InputStream content, int mode, Duration timeout) {
-        running("writeFile").agent().writeFile(path, content, mode, timeout);
+        onAgent("writeFile", a -> a.writeFile(path, content, mode, timeout));
     }
 
     @Override
     public long readFile(String path, OutputStream out, long maxBytes, Duration timeout) {
-        return running("readFile").agent().readFile(path, out, maxBytes, timeout);
+        return onAgent("readFile", a -> a.readFile(path, out, maxBytes, timeout));
     }
 
     /** Round trip to the agent. */
     public Duration ping() {
-        return running("ping").agent().ping();
+        return onAgent("ping", AgentClient::ping);
     }
 
     /**
@@ -249,6 +251,50 @@ final class KvmSandbox implements Sandbox {
             }
         }
         close();
+    }
+
+    /**
+     * Runs a guest call. If the agent connection died under it while the VM still runs (not a pause, destroy or a
+     * stopped guest, which close it on purpose), the sandbox reconnects once for the calls that follow; if that
+     * fails, the VM is stopped and the sandbox is FAILED with the reason. The call that saw the death fails either
+     * way: its request may or may not have run.
+     */
+    private <T> T onAgent(String what, java.util.function.Function<AgentClient, T> call) {
+        Live l = running(what);
+        try {
+            return call.apply(l.agent());
+        } catch (dev.sandbox.engine.agent.AgentException e) {
+            if (e.kind() == dev.sandbox.engine.agent.AgentException.Kind.CLOSED) {
+                reconnect(l, e);
+            }
+            throw e;
+        }
+    }
+
+    private synchronized void reconnect(Live dead, RuntimeException cause) {
+        if (closed || live != dead || dead.agent().isOpen() || dead.vm().stopped().isDone()) {
+            return; // paused, destroyed, already reconnected, or the guest is gone: nothing to mend
+        }
+        try {
+            AgentClient agent = AgentConnector.connect(dead.vm(), System.nanoTime() + RECONNECT_TIMEOUT.toNanos(),
+                    AgentClient.DEFAULT_TIMEOUT);
+            live = new Live(dead.vm(), agent);
+            LOG.log(System.Logger.Level.WARNING, "{0}: the agent connection died ({1}); reconnected", id(),
+                    cause.getMessage());
+        } catch (AgentConnector.NotReady | RuntimeException e) {
+            failure = "the agent connection died (" + cause.getMessage() + ") and reconnecting failed: "
+                    + e.getMessage();
+            LOG.log(System.Logger.Level.WARNING, "{0}: {1}; stopping its VM", id(), failure);
+            closeQuietly(dead);
+        }
+    }
+
+    /** For tests: drops every vsock connection of the running VM, as a guest-side failure would. */
+    void dropAgentConnection() {
+        Live l = live;
+        if (l != null) {
+            l.vm().vsock().sendTransportReset();
+        }
     }
 
     private Live running(String what) {
