@@ -315,6 +315,37 @@ class KvmSnapshotTest {
         }
     }
 
+    /**
+     * A snapshot whose vCPU ran with another CPU (one CPUID leaf changed, as if taken on a different host) is refused
+     * at resume with the leaf named, and the sandbox stays paused; with its own snapshot back it resumes.
+     */
+    @Test
+    @Order(7)
+    void aSnapshotFromAnotherCpuIsRefused() throws IOException {
+        sb.pause();
+        Path state = data.resolve(ID).resolve("vmstate");
+        byte[] original = Files.readAllBytes(state);
+        var snapshot = dev.sandbox.engine.vmm.snapshot.SnapshotCodec.decode(
+                dev.sandbox.engine.vmm.snapshot.SnapshotFile.read(state, 16 << 20));
+        var vcpu = snapshot.vcpus().getFirst();
+        List<dev.sandbox.engine.vmm.arch.CpuidEntry> cpuid = new ArrayList<>(vcpu.cpuid());
+        var leaf = cpuid.getFirst();
+        cpuid.set(0, leaf.withRegisters(leaf.eax(), leaf.ebx() ^ 1, leaf.ecx(), leaf.edx()));
+        var foreign = new dev.sandbox.engine.vmm.vstate.VcpuSnapshot(vcpu.id(), cpuid, vcpu.tscKhz(), vcpu.mpState(),
+                vcpu.regs(), vcpu.sregs(), vcpu.fpu(), vcpu.xsave(), vcpu.xcrs(), vcpu.debugRegs(), vcpu.lapic(),
+                vcpu.msrs(), vcpu.events());
+        var changed = new dev.sandbox.engine.vmm.snapshot.MicrovmSnapshot(snapshot.memoryBytes(), snapshot.memory(),
+                snapshot.vm(), List.of(foreign), snapshot.serial(), snapshot.transports(), snapshot.consoleTail());
+        dev.sandbox.engine.vmm.snapshot.SnapshotFile.write(state,
+                dev.sandbox.engine.vmm.snapshot.SnapshotCodec.encode(changed));
+        EngineException e = assertThrows(EngineException.class, sb::resume);
+        assertTrue(e.getMessage().contains("cannot give it"), e.getMessage());
+        assertEquals(Sandbox.State.PAUSED, sb.state());
+        Files.write(state, original);
+        sb.resume();
+        assertEquals("ok\n", sb.exec(ExecRequest.shell("echo ok")).stdoutText());
+    }
+
     /** Writes {@code filler} until the file system at {@code dir} has about {@code leave} bytes free. */
     private static void fill(Path dir, Path filler, long leave) throws IOException {
         long free = Files.getFileStore(dir).getUsableSpace();
