@@ -51,8 +51,6 @@ public final class KvmEngine implements Engine {
     private volatile boolean closed;
     private final Templates templates;
     private static final System.Logger LOG = System.getLogger(KvmEngine.class.getName());
-    static final java.util.regex.Pattern TEMPLATE_NAME = java.util.regex.Pattern.compile(
-            "([a-z0-9][a-z0-9_-]*)-(\\d+)cpu-(\\d+)mb-[0-9a-f]{8}");
     /** Bounds for unused templates of today's guest image: count and disk bytes. */
     static final int MAX_TEMPLATES = 8;
     static final long MAX_TEMPLATE_BYTES = 8L << 30;
@@ -211,7 +209,7 @@ public final class KvmEngine implements Engine {
 
     /** Whether {@code dir} is what {@link #templateDir} makes today for its template, size and count. */
     private boolean isCurrentTemplate(Path dir) {
-        java.util.regex.Matcher m = TEMPLATE_NAME.matcher(dir.getFileName().toString());
+        java.util.regex.Matcher m = Templates.NAME.matcher(dir.getFileName().toString());
         if (!m.matches()) {
             return false;
         }

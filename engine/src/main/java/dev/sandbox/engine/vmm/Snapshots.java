@@ -288,7 +288,7 @@ final class Snapshots {
                     AgentClient.DEFAULT_TIMEOUT);
             steps.done("agent");
             KvmSandbox.Live live = new KvmSandbox.Live(vm, agent);
-            if (clone && !Boolean.getBoolean("sandbox.debug.noRename")) { // EXPERIMENT, remove
+            if (clone) {
                 rename(agent, spec.id());
             }
             resync(agent);

@@ -27,6 +27,9 @@ import java.util.stream.Stream;
 final class Templates {
     private static final System.Logger LOG = System.getLogger(Templates.class.getName());
     static final String LAST_USED = "last-used";
+    /** {@code <template>-<vcpus>cpu-<memory>mb-<fingerprint>}, the fingerprint a hash in hex (8 or 16 digits). */
+    static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile(
+            "([a-z0-9][a-z0-9_-]*)-(\\d+)cpu-(\\d+)mb-[0-9a-f]{8,16}");
 
     private final Path dir;
     private final Path snapshotsDir;

@@ -74,4 +74,16 @@ class TemplatesTest {
         assertEquals(Set.of("minimal-1cpu-100mb-0000000a", "minimal-1cpu-200mb-0000000a"), Set.copyOf(removed));
         assertTrue(Files.exists(data.resolve(".templates").resolve("minimal-1cpu-500mb-0000000a")));
     }
+
+    @Test
+    void namesAsTheEngineMakesThemParse() {
+        // a negative hash prints as 16 hex digits: the first template made in the KVM suite was one
+        var m = Templates.NAME.matcher("minimal-2cpu-256mb-ffffffffcd51da18");
+        assertTrue(m.matches());
+        assertEquals("minimal", m.group(1));
+        assertEquals("2", m.group(2));
+        assertEquals("256", m.group(3));
+        assertTrue(Templates.NAME.matcher("python-1cpu-512mb-0badcafe").matches());
+        assertFalse(Templates.NAME.matcher(".quarantine").matches());
+    }
 }
