@@ -264,7 +264,7 @@ final class KvmSandbox implements Sandbox {
         try {
             return call.apply(l.agent());
         } catch (dev.sandbox.engine.agent.AgentException e) {
-            if (e.kind() == dev.sandbox.engine.agent.AgentException.Kind.CLOSED) {
+            if (!l.agent().isOpen()) { // the connection itself is gone (reset, closed), not just this call
                 reconnect(l, e);
             }
             throw e;
@@ -282,6 +282,10 @@ final class KvmSandbox implements Sandbox {
             LOG.log(System.Logger.Level.WARNING, "{0}: the agent connection died ({1}); reconnected", id(),
                     cause.getMessage());
         } catch (AgentConnector.NotReady | RuntimeException e) {
+            if (dead.vm().stopped().isDone()) {
+                // the guest went away meanwhile (a reboot or poweroff drops the connection first): its stop says how
+                return;
+            }
             failure = "the agent connection died (" + cause.getMessage() + ") and reconnecting failed: "
                     + e.getMessage();
             LOG.log(System.Logger.Level.WARNING, "{0}: {1}; stopping its VM", id(), failure);
