@@ -16,6 +16,7 @@ import java.util.Random;
 final class Soak {
     static final int FILE_BYTES = 1 << 20;
     static final int EXEC_EVERY = 8;
+    static final int PROGRESS_EVERY = 64;
 
     /** How a soak ended: round trips completed, and the failure (null if none) with diagnostics. */
     record Result(String id, int roundTrips, long bytesMoved, long millis, String failure) {
@@ -64,6 +65,10 @@ final class Soak {
                     sb.resume();
                 }
                 done = i;
+                if (i % PROGRESS_EVERY == 0) { // also keeps the nested host's stall watch (silence) quiet
+                    System.out.printf("soak %s: %d of %d round trips, %d ms%n", sb.id(), i, roundTrips,
+                            (System.nanoTime() - t0) / 1_000_000);
+                }
             }
             return new Result(sb.id(), done, moved, (System.nanoTime() - t0) / 1_000_000, null);
         } catch (RuntimeException e) {
