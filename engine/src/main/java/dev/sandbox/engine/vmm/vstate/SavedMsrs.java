@@ -43,9 +43,8 @@ public final class SavedMsrs {
         TreeSet<Integer> all = new TreeSet<>();
         Arrays.stream(listed).forEach(all::add);
         Arrays.stream(MTRRS).forEach(all::add);
-        // IA32_TSC first and TSC_DEADLINE last keep the natural restore order; the rest by index.
-        List<Integer> ordered = new ArrayList<>(all);
-        return ordered.stream().mapToInt(Integer::intValue).toArray();
+        // by index; the restore puts TSC_DEADLINE after the TSC itself (VcpuSnapshot.orderedForRestore)
+        return all.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** What the scratch vCPU showed: the MSRs to save, and the TSC frequency a new vCPU gets here. */
