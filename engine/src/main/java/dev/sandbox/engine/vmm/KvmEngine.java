@@ -20,11 +20,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
 
 /**
  * The KVM-backed {@link Engine}: one {@code /dev/kvm} fd, the guest kernel read once, and the sandboxes it created.
@@ -209,7 +212,7 @@ public final class KvmEngine implements Engine {
 
     /** Whether {@code dir} is what {@link #templateDir} makes today for its template, size and count. */
     private boolean isCurrentTemplate(Path dir) {
-        java.util.regex.Matcher m = Templates.NAME.matcher(dir.getFileName().toString());
+        Matcher m = Templates.NAME.matcher(dir.getFileName().toString());
         if (!m.matches()) {
             return false;
         }
@@ -251,7 +254,7 @@ public final class KvmEngine implements Engine {
         long fingerprint;
         try {
             Path kernelFile = config.guestDir().resolve(KERNEL_FILE);
-            fingerprint = java.util.Objects.hash(kernelFile.toRealPath().toString(), Files.size(kernelFile),
+            fingerprint = Objects.hash(kernelFile.toRealPath().toString(), Files.size(kernelFile),
                     Files.getLastModifiedTime(kernelFile), initramfs.toRealPath().toString(), Files.size(initramfs),
                     Files.getLastModifiedTime(initramfs), snapshots.hostFingerprint());
         } catch (IOException e) {
@@ -262,7 +265,7 @@ public final class KvmEngine implements Engine {
     }
 
     private Set<Path> mappedBases() {
-        Set<Path> bases = new java.util.HashSet<>();
+        Set<Path> bases = new HashSet<>();
         for (KvmSandbox s : sandboxes.values()) {
             s.memoryBase().ifPresent(bases::add);
         }

@@ -4,14 +4,18 @@ import dev.sandbox.engine.EngineException;
 import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentClient;
+import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.vmm.vstate.StopReason;
 
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * A microVM with its agent connection, or, while paused, its snapshot on disk. Guest calls go to the agent. Pausing
@@ -70,12 +74,12 @@ final class KvmSandbox implements Sandbox {
     }
 
     /** The memory file a running VM maps copy-on-write (a template's, or its own snapshot's), if any. */
-    java.util.Optional<java.nio.file.Path> memoryBase() {
+    Optional<Path> memoryBase() {
         Live l = live;
         if (l == null || l.vm().memoryBase() == null) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
-        return java.util.Optional.of(l.vm().memoryBase().base());
+        return Optional.of(l.vm().memoryBase().base());
     }
 
     /** Why the VM stopped, or null while it runs or is paused. */
@@ -105,17 +109,17 @@ final class KvmSandbox implements Sandbox {
     }
 
     @Override
-    public java.util.Optional<String> failure() {
+    public Optional<String> failure() {
         if (state() != State.FAILED) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         String f = failure;
         if (f != null) {
-            return java.util.Optional.of(f);
+            return Optional.of(f);
         }
         Live l = live;
         StopReason reason = l == null ? null : l.vm().stopped().getNow(null);
-        return java.util.Optional.of(reason == null ? "failed" : reason.describe());
+        return Optional.of(reason == null ? "failed" : reason.describe());
     }
 
     @Override
@@ -259,11 +263,11 @@ final class KvmSandbox implements Sandbox {
      * fails, the VM is stopped and the sandbox is FAILED with the reason. The call that saw the death fails either
      * way: its request may or may not have run.
      */
-    private <T> T onAgent(String what, java.util.function.Function<AgentClient, T> call) {
+    private <T> T onAgent(String what, Function<AgentClient, T> call) {
         Live l = running(what);
         try {
             return call.apply(l.agent());
-        } catch (dev.sandbox.engine.agent.AgentException e) {
+        } catch (AgentException e) {
             if (!l.agent().isOpen()) { // the connection itself is gone (reset, closed), not just this call
                 reconnect(l, e);
             }

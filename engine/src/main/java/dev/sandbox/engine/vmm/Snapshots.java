@@ -23,10 +23,13 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.stream.Stream;
 
 /**
@@ -76,7 +79,7 @@ final class Snapshots {
 
     /** What a template's snapshot depends on beyond the guest image: the snapshot format and this host's CPU. */
     int hostFingerprint() {
-        return java.util.Objects.hash(SnapshotFile.VERSION, supportedCpuid, hostTscKhz);
+        return Objects.hash(SnapshotFile.VERSION, supportedCpuid, hostTscKhz);
     }
 
     Path folder(String id) {
@@ -123,7 +126,7 @@ final class Snapshots {
         steps.done("vcpus");
         MicrovmSnapshot state = vm.snapshot(savedMsrs, xsave, supportedCpuid);
         steps.done("state");
-        List<Path> written = new java.util.ArrayList<>();
+        List<Path> written = new ArrayList<>();
         boolean createdDir = !Files.isDirectory(target);
         long memorySize = vm.vm().memorySize();
         long dataBytes;
@@ -372,7 +375,7 @@ final class Snapshots {
 
     /** The specs in the manifests of the snapshot folders here; folders without a readable one are logged. */
     List<SandboxSpec> specsOnDisk() {
-        List<SandboxSpec> specs = new java.util.ArrayList<>();
+        List<SandboxSpec> specs = new ArrayList<>();
         for (String id : ids()) {
             try {
                 SandboxSpec spec = Manifest.read(folder(id));
@@ -396,7 +399,7 @@ final class Snapshots {
         try {
             Path dir = Files.createDirectories(dataDir.resolve(QUARANTINE_DIR));
             Path to = dir.resolve(id + "-" + System.currentTimeMillis());
-            Files.move(from, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
             LOG.log(System.Logger.Level.WARNING, "snapshot folder {0} belongs to no sandbox: moved to {1}", from, to);
             return to;
         } catch (IOException e) {
