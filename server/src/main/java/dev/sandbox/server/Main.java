@@ -37,6 +37,11 @@ public final class Main {
         }
         System.out.printf("sandbox server listening on http://%s:%d (data in %s)%n",
                 config.host(), server.port(), config.dataDir());
+        closeOnExit(server);
+    }
+
+    /** SIGTERM or Ctrl-C: the server stops its VMs, records that, and closes the store (the only exit hook). */
+    static void closeOnExit(SandboxServer server) {
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
     }
 

@@ -77,7 +77,9 @@ final class RecordStore implements AutoCloseable {
                 .entries(maxEntries)
                 .averageKey("sb-0123456789ab")
                 .averageValueSize(400)
-                .maxBloatFactor(4.0);
+                .maxBloatFactor(4.0)
+                // Chronicle's own exit hook would close the map while ours still records the VMs it stops
+                .skipCloseOnExitHook(true);
     }
 
     Optional<SandboxRecord> get(String id) {
