@@ -31,6 +31,7 @@ struct conn {
     struct active *reqs;
     struct upload *uploads; /* reader thread only */
     const struct agent_config *cfg;
+    int version; /* the protocol version HELLO chose; 0 before it */
 };
 
 /* ---- conn.c: frames out ---- */

@@ -69,16 +69,20 @@ static void *conn_main(void *arg)
                 bad = "expected HELLO";
                 break;
             }
-            if (q.u.hello.min_version > AGENT_PROTOCOL_VERSION || q.u.hello.max_version < AGENT_PROTOCOL_VERSION) {
+            if (q.u.hello.min_version > AGENT_PROTOCOL_VERSION || q.u.hello.max_version < AGENT_PROTOCOL_MIN_VERSION ||
+                q.u.hello.min_version > q.u.hello.max_version) {
                 char msg[128];
-                snprintf(msg, sizeof(msg), "agent speaks protocol version %d only", AGENT_PROTOCOL_VERSION);
+                snprintf(msg, sizeof(msg), "agent speaks protocol versions %d to %d only", AGENT_PROTOCOL_MIN_VERSION,
+                         AGENT_PROTOCOL_VERSION);
                 send_error(c, 0, E_VERSION, 0, msg);
                 break;
             }
             uint8_t *f;
 
             {
-                size_t flen = proto_enc_hello_ok(&f, AGENT_PROTOCOL_VERSION, AGENT_VERSION_STRING, AGENT_MAX_PAYLOAD,
+                c->version = q.u.hello.max_version < AGENT_PROTOCOL_VERSION ? q.u.hello.max_version
+                                                                            : AGENT_PROTOCOL_VERSION;
+                size_t flen = proto_enc_hello_ok(&f, (uint16_t)c->version, AGENT_VERSION_STRING, AGENT_MAX_PAYLOAD,
                                                   c->cfg->pid1 ? HELLO_F_PID1 : 0);
                 send_encoded(c, f, flen);
             }
@@ -93,6 +97,14 @@ static void *conn_main(void *arg)
         }
         if (rc == -2) {
             send_error(c, h.id, E_UNSUPPORTED, 0, "unsupported request type");
+            continue;
+        }
+        if (proto_request_version(h.type) > c->version) { /* as an agent without it would answer */
+            char msg[128];
+            snprintf(msg, sizeof(msg), "unsupported request type 0x%02x on a protocol %d connection (needs %d)",
+                     h.type, c->version, proto_request_version(h.type));
+            send_error(c, h.id, E_UNSUPPORTED, 0, msg);
+            proto_request_free(&q);
             continue;
         }
         int continues = h.type == T_WRITE_DATA || h.type == T_WRITE_END || h.type == T_CANCEL;

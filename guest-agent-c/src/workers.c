@@ -1,9 +1,11 @@
-/* workers.c: requests that may take long (EXEC, READ, QUIESCE) each run on a thread of their own, listed on their
+/* workers.c: requests that may take long (EXEC, READ, QUIESCE, LIST, MKDIR, REMOVE) each run on a thread of their own, listed on their
  * connection so CANCEL and the connection's teardown can reach them. */
 #define _GNU_SOURCE
 #include "conn.h"
+#include "dirs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -75,6 +77,80 @@ static void do_read(struct active *a)
     send_encoded(a->c, f, flen);
 }
 
+static int dir_sink_cb(void *ctx, const struct dir_entry *entries, uint32_t n)
+{
+    struct active *a = ctx;
+    uint8_t *f;
+    size_t flen = proto_enc_dir_entries(&f, a->req.id, entries, n);
+    return send_encoded(a->c, f, flen);
+}
+
+/* The checks every path request shares; 0 when the request may go on. */
+static int path_ok(struct active *a, const char *what)
+{
+    if (!a->req.u.path.has_nul)
+        return 0;
+    char msg[64];
+    snprintf(msg, sizeof(msg), "%s: path contains a NUL byte", what);
+    send_error(a->c, a->req.id, E_INVALID, EINVAL, msg);
+    return -1;
+}
+
+static void do_list(struct active *a)
+{
+    struct path_req *p = &a->req.u.path;
+    uint16_t kind;
+    int err, truncated;
+    uint32_t count;
+    char msg[256];
+    uint8_t *f;
+    if (path_ok(a, "list"))
+        return;
+    if (dir_list(p->path, p->max_entries, dir_sink_cb, a, &a->cancelled, &count, &truncated, &kind, &err, msg,
+                 sizeof(msg))) {
+        send_error(a->c, a->req.id, kind, err, msg);
+        return;
+    }
+    size_t flen = proto_enc_list_end(&f, a->req.id, count, truncated ? LIST_F_TRUNCATED : 0);
+    send_encoded(a->c, f, flen);
+}
+
+static void do_mkdir(struct active *a)
+{
+    struct path_req *p = &a->req.u.path;
+    uint16_t kind;
+    int err, created;
+    char msg[256];
+    uint8_t *f;
+    if (path_ok(a, "mkdir"))
+        return;
+    if (dir_make(p->path, p->mode, &created, &kind, &err, msg, sizeof(msg))) {
+        send_error(a->c, a->req.id, kind, err, msg);
+        return;
+    }
+    size_t flen = proto_enc_mkdir_ok(&f, a->req.id, (uint8_t)created);
+    send_encoded(a->c, f, flen);
+}
+
+static void do_remove(struct active *a)
+{
+    struct path_req *p = &a->req.u.path;
+    uint16_t kind;
+    int err;
+    uint64_t removed;
+    char msg[256];
+    uint8_t *f;
+    if (path_ok(a, "remove"))
+        return;
+    if (dir_remove(p->path, (p->flags & REMOVE_F_RECURSIVE) != 0, &a->cancelled, &removed, &kind, &err, msg,
+                   sizeof(msg))) {
+        send_error(a->c, a->req.id, kind, err, msg);
+        return;
+    }
+    size_t flen = proto_enc_u64(&f, T_REMOVE_OK, a->req.id, removed);
+    send_encoded(a->c, f, flen);
+}
+
 static void *worker_main(void *arg)
 {
     struct active *a = arg;
@@ -85,6 +161,15 @@ static void *worker_main(void *arg)
         break;
     case T_READ:
         do_read(a);
+        break;
+    case T_LIST:
+        do_list(a);
+        break;
+    case T_MKDIR:
+        do_mkdir(a);
+        break;
+    case T_REMOVE:
+        do_remove(a);
         break;
     case T_QUIESCE:
         sync();
@@ -150,7 +235,8 @@ void start_worker(struct conn *c, struct request *req)
 
 int is_worker_request(uint8_t type)
 {
-    return type == T_EXEC || type == T_READ || type == T_QUIESCE;
+    return type == T_EXEC || type == T_READ || type == T_QUIESCE || type == T_LIST || type == T_MKDIR ||
+           type == T_REMOVE;
 }
 
 void cancel_worker(struct conn *c, uint32_t id)

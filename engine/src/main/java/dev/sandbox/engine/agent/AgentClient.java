@@ -26,7 +26,8 @@ import java.util.concurrent.CompletableFuture;
  * request on the connection.
  *
  * <p>The work is split by job: {@link AgentTransport} owns the channel and the reader thread, {@link Calls}
- * multiplexes requests on it, {@link AgentExec} and {@link AgentFiles} are the exec and file calls; this class
+ * multiplexes requests on it, {@link AgentExec}, {@link AgentFiles} and {@link AgentDirs} are the exec, file
+ * and directory calls; this class
  * does the handshake and the small calls, and is the one public face.
  */
 public final class AgentClient implements AutoCloseable {
@@ -39,6 +40,7 @@ public final class AgentClient implements AutoCloseable {
     private final Calls calls;
     private final AgentExec execs;
     private final AgentFiles files;
+    private final AgentDirs dirs;
     private final AgentMessage.HelloOk hello;
 
     /** Handshakes over {@code channel} with the default timeout. */
@@ -51,22 +53,28 @@ public final class AgentClient implements AutoCloseable {
      * client owns the channel from here on and closes it on {@link #close()} or when the handshake fails.
      */
     public AgentClient(ByteChannel channel, Duration defaultTimeout) {
+        this(channel, defaultTimeout, AgentCodec.PROTOCOL_VERSION);
+    }
+
+    /** As above, offering protocol versions up to {@code maxVersion} only (tests: how an older host talks). */
+    AgentClient(ByteChannel channel, Duration defaultTimeout, int maxVersion) {
         this.defaultTimeout = defaultTimeout;
         this.calls = new Calls(channel);
         this.execs = new AgentExec(calls);
         this.files = new AgentFiles(calls);
         try {
             Call.Simple<AgentMessage.HelloOk> call = calls.startHello(AgentMessage.HelloOk.class,
-                    AgentMessage.Hello.current());
+                    new AgentMessage.Hello(AgentCodec.MAGIC, AgentCodec.MIN_PROTOCOL_VERSION, maxVersion));
             this.hello = calls.await(0, call, defaultTimeout, "hello");
         } catch (AgentException e) {
             close();
             throw e;
         }
-        if (hello.version() != AgentCodec.PROTOCOL_VERSION) {
+        if (hello.version() < AgentCodec.MIN_PROTOCOL_VERSION || hello.version() > maxVersion) {
             close();
             throw new AgentException(Kind.VERSION, "agent chose protocol version " + hello.version());
         }
+        this.dirs = new AgentDirs(calls, hello.version());
     }
 
     /** Connects to an agent listening on a Unix socket ({@code sandbox-agent --unix PATH}). */
@@ -168,6 +176,39 @@ public final class AgentClient implements AutoCloseable {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         readFile(path, out);
         return out.toByteArray();
+    }
+
+    /** The most entries {@link #list(String)} returns. */
+    public static final int DEFAULT_MAX_ENTRIES = AgentCodec.MAX_LIST;
+
+    /**
+     * Lists a guest directory (a symlink at {@code path} is followed; entries are not), at most
+     * {@code maxEntries} (capped at {@value AgentCodec#MAX_LIST}) entries. Fails with NOT_FOUND, NOT_DIRECTORY,
+     * PERMISSION_DENIED, or UNSUPPORTED when the agent predates directory calls.
+     */
+    public DirListing list(String path, int maxEntries) {
+        return dirs.list(path, maxEntries, defaultTimeout);
+    }
+
+    public DirListing list(String path) {
+        return list(path, DEFAULT_MAX_ENTRIES);
+    }
+
+    /** {@code mkdir -p}; returns false when the directory was already there. EXISTS when a non-directory is. */
+    public boolean mkdir(String path, int mode) {
+        return dirs.mkdir(path, mode, defaultTimeout);
+    }
+
+    /**
+     * Removes a file, symlink or directory; with {@code recursive} everything below it, following no symlink and
+     * crossing no mount point. Returns the number of entries removed. NOT_FOUND, NOT_EMPTY, INVALID for "/".
+     */
+    public long remove(String path, boolean recursive) {
+        return remove(path, recursive, defaultTimeout);
+    }
+
+    public long remove(String path, boolean recursive, Duration timeout) {
+        return dirs.remove(path, recursive, timeout);
     }
 
     /** The outcome of a clock sync: whether the guest clock was set, and what it said before. */
