@@ -47,8 +47,9 @@ final class FakeEngine implements Engine {
     private final Map<String, FakeSandbox> sandboxes = new ConcurrentHashMap<>();
 
     /**
-     * Called at the start of every exec, writeFile, readFile ("exec", "write", "read") and pause ("pause"), on the
-     * caller's thread: a test blocks there to hold a call in flight, or throws to fail it.
+     * Called at the start of every exec, writeFile, readFile, directory call ("exec", "write", "read", "list",
+     * "mkdir", "remove") and pause ("pause"), on the caller's thread: a test blocks there to hold a call in
+     * flight, or throws to fail it.
      */
     interface Hook {
         void at(String id, String call) throws InterruptedException;
