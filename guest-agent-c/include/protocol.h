@@ -21,7 +21,10 @@
  *   A payload must be consumed exactly: short or trailing bytes are malformed.
  *
  * CONNECTION
- *   The first frame from the client must be HELLO (id 0); the agent answers HELLO_OK, or ERROR VERSION and closes.
+ *   The first frame from the client must be HELLO (id 0); the agent answers HELLO_OK with the highest version both
+ *   sides speak (this agent: 1 and 2), or ERROR VERSION and closes. Version 2 adds LIST, MKDIR and REMOVE; on a
+ *   connection that chose version 1 they are answered like an unknown type (ERROR UNSUPPORTED), which is also what
+ *   an agent that predates them answers, so a host can tell "too old" from any other failure.
  *   Then requests may be sent at any time: requests multiplex on one connection, their replies interleave, each
  *   frame tagged with its request id. Malformed input (bad header, oversize length, bad payload, a frame before
  *   HELLO) makes the agent send ERROR INVALID with id 0 when it can and close that connection; other connections
@@ -46,10 +49,16 @@
  *   0x09 ENTROPY    payload = random bytes              0x8A ENTROPY_OK u32 bytes, u8 credited
  *   0x0A QUIESCE    empty                               0x8B QUIESCE_OK empty
  *   0x0B CANCEL     empty; id = the request to cancel   (no reply of its own; the cancelled request ends as usual)
+ *   version 2:
+ *   0x0C LIST       str path (absolute),               0x8C DIR_ENTRIES u32 n, n x entry   (chunk)
+ *                   u32 max_entries                     0x8D LIST_END  u32 count, u32 flags (last frame of a list)
+ *   0x0D MKDIR      str path (absolute), u32 mode       0x8E MKDIR_OK  u8 created
+ *   0x0E REMOVE     str path (absolute), u32 flags      0x8F REMOVE_OK u64 removed
  *                                                       0xFF ERROR     u16 kind, i32 errno, str message
  *
  *   Any request may instead end with ERROR (enum agent_error). Every request gets exactly one final frame:
- *   HELLO_OK, PONG, EXIT, WRITE_OK, FILE_END, CLOCK_OK, ENTROPY_OK, QUIESCE_OK or ERROR.
+ *   HELLO_OK, PONG, EXIT, WRITE_OK, FILE_END, CLOCK_OK, ENTROPY_OK, QUIESCE_OK, LIST_END, MKDIR_OK, REMOVE_OK or
+ *   ERROR.
  *
  * EXEC
  *   argv = [cmd, args...]; cmd is looked up in PATH (the request env's PATH, else the agent's) unless it has a '/'.
@@ -70,6 +79,22 @@
  *   may come at any point; after it, further WRITE_DATA/WRITE_END frames with that id are ignored.
  *   READ streams FILE_DATA chunks then FILE_END; a file larger than max_bytes is ERROR TOO_LARGE.
  *
+ * DIRECTORIES (version 2)
+ *   LIST reads the directory at path (a symlink there is followed) and streams its entries in the directory's own
+ *   order, "." and ".." left out, at most min(max_entries, AGENT_MAX_LIST) of them, in DIR_ENTRIES frames of at
+ *   most AGENT_CHUNK payload bytes; LIST_END gives the count sent and flags bit0 (truncated) when entries were left.
+ *   entry = str name (1..AGENT_MAX_NAME bytes, no '/'), u8 kind (DIR_KIND_*), u32 mode (permission bits, 07777),
+ *   u64 size, i64 mtime_seconds, u32 mtime_nanos; each from lstat: a symlink is listed as one, not followed. An
+ *   entry that vanishes while listed is left out. Not found: ERROR NOT_FOUND; not a directory: NOT_DIRECTORY.
+ *   MKDIR creates the directory and its missing parents (mode & 07777, as umask allows); created = 0 when it was
+ *   already a directory. Path, or a parent, that exists as something else: ERROR EXISTS.
+ *   REMOVE deletes the file, symlink (never its target) or directory at path; "/" and a final "." or ".." are
+ *   ERROR INVALID. A non-empty directory is ERROR NOT_EMPTY unless flags bit0 (recursive): then the tree below is
+ *   deleted without following any symlink (each level opened with O_NOFOLLOW relative to its parent) and without
+ *   crossing into another file system (a mount point inside is ERROR PERMISSION_DENIED, errno EXDEV, with what was
+ *   removed before it gone), at most AGENT_MAX_DEPTH levels deep. removed = the entries deleted, path included.
+ *   LIST and REMOVE stop at CANCEL (ERROR IO, ECANCELED).
+ *
  * CLOCK sets CLOCK_REALTIME (applied = 1) when the agent is PID 1 or started with --privileged, else only reports
  *   the current guest time (applied = 0). ENTROPY adds the bytes to the kernel pool with RNDADDENTROPY
  *   (credited = 1) when PID 1/--privileged, else (or if that fails) writes them to /dev/urandom (credited = 0).
@@ -83,13 +108,17 @@
 
 #define AGENT_VSOCK_PORT 10000u
 #define AGENT_MAGIC 0x53425841u /* "SBXA" */
-#define AGENT_PROTOCOL_VERSION 1
+#define AGENT_PROTOCOL_VERSION 2     /* the highest this agent speaks */
+#define AGENT_PROTOCOL_MIN_VERSION 1 /* the lowest */
 #define AGENT_HEADER_SIZE 12
 #define AGENT_MAX_PAYLOAD (1024u * 1024u)
 #define AGENT_CHUNK (64u * 1024u)
 #define AGENT_MAX_PING 4096u
 #define AGENT_DRAIN_MS 100
-#define AGENT_VERSION_STRING "sandbox-agent 0.1.0"
+#define AGENT_VERSION_STRING "sandbox-agent 0.2.0"
+#define AGENT_MAX_LIST 10000u /* entries per LIST */
+#define AGENT_MAX_NAME 255u   /* bytes in a directory entry's name (NAME_MAX) */
+#define AGENT_MAX_DEPTH 256   /* directory levels a recursive REMOVE descends */
 
 enum agent_type {
     T_HELLO = 0x01,
@@ -103,6 +132,9 @@ enum agent_type {
     T_ENTROPY = 0x09,
     T_QUIESCE = 0x0A,
     T_CANCEL = 0x0B,
+    T_LIST = 0x0C,   /* version 2 */
+    T_MKDIR = 0x0D,  /* version 2 */
+    T_REMOVE = 0x0E, /* version 2 */
 
     T_HELLO_OK = 0x81,
     T_PONG = 0x82,
@@ -115,6 +147,10 @@ enum agent_type {
     T_CLOCK_OK = 0x89,
     T_ENTROPY_OK = 0x8A,
     T_QUIESCE_OK = 0x8B,
+    T_DIR_ENTRIES = 0x8C,
+    T_LIST_END = 0x8D,
+    T_MKDIR_OK = 0x8E,
+    T_REMOVE_OK = 0x8F,
     T_ERROR = 0xFF,
 };
 
@@ -129,12 +165,23 @@ enum agent_error {
     E_UNSUPPORTED = 7, /* unknown request type */
     E_VERSION = 8,     /* no common protocol version */
     E_BUSY = 9,        /* too many requests in flight */
+    E_NOT_DIRECTORY = 10, /* LIST of something that is not a directory (version 2) */
+    E_EXISTS = 11,        /* MKDIR where a file (or other non-directory) is (version 2) */
+    E_NOT_EMPTY = 12,     /* REMOVE of a non-empty directory without recursive (version 2) */
 };
 
 #define EXIT_F_TIMED_OUT 1u
 #define EXIT_F_STDOUT_TRUNC 2u
 #define EXIT_F_STDERR_TRUNC 4u
 #define HELLO_F_PID1 1u
+#define LIST_F_TRUNCATED 1u
+#define REMOVE_F_RECURSIVE 1u
+
+/* LIST entry kinds (u8) */
+enum dir_kind { DIR_KIND_FILE = 1, DIR_KIND_DIR = 2, DIR_KIND_SYMLINK = 3, DIR_KIND_OTHER = 4 };
+
+/* The protocol version that introduced a request type (1 for the original ones). */
+int proto_request_version(uint8_t type);
 
 /* ---- frame header ---- */
 struct frame_header {
@@ -201,8 +248,10 @@ struct exec_req {
 };
 struct path_req {
     char *path;
-    uint32_t mode;      /* WRITE_OPEN */
-    uint64_t max_bytes; /* READ */
+    uint32_t mode;        /* WRITE_OPEN, MKDIR */
+    uint64_t max_bytes;   /* READ */
+    uint32_t max_entries; /* LIST */
+    uint32_t flags;       /* REMOVE */
     int has_nul;
 };
 struct clock_req {
@@ -236,6 +285,22 @@ size_t proto_enc_u64(uint8_t **out, uint8_t type, uint32_t id, uint64_t v); /* W
 size_t proto_enc_clock_ok(uint8_t **out, uint32_t id, uint8_t applied, int64_t prev_seconds, uint32_t prev_nanos);
 size_t proto_enc_entropy_ok(uint8_t **out, uint32_t id, uint32_t bytes, uint8_t credited);
 size_t proto_enc_error(uint8_t **out, uint32_t id, uint16_t kind, int32_t err, const char *message);
+
+/* One LIST entry; name is NUL-terminated, at most AGENT_MAX_NAME bytes. */
+struct dir_entry {
+    const char *name;
+    uint8_t kind; /* enum dir_kind */
+    uint32_t mode;
+    uint64_t size;
+    int64_t mtime_seconds;
+    uint32_t mtime_nanos;
+};
+/* Bytes one entry takes in a DIR_ENTRIES payload. */
+size_t proto_dir_entry_size(const struct dir_entry *e);
+size_t proto_enc_dir_entries(uint8_t **out, uint32_t id, const struct dir_entry *entries, uint32_t n);
+size_t proto_enc_list_end(uint8_t **out, uint32_t id, uint32_t count, uint32_t flags);
+size_t proto_enc_mkdir_ok(uint8_t **out, uint32_t id, uint8_t created);
+/* REMOVE_OK: proto_enc_u64(out, T_REMOVE_OK, id, removed) */
 
 /* errno -> enum agent_error */
 uint16_t proto_errno_kind(int err);

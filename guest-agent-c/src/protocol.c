@@ -263,6 +263,9 @@ void proto_request_free(struct request *q)
         break;
     case T_WRITE_OPEN:
     case T_READ:
+    case T_LIST:
+    case T_MKDIR:
+    case T_REMOVE:
         free(q->u.path.path);
         break;
     default:
@@ -326,6 +329,18 @@ int proto_decode_request(uint8_t type, uint32_t id, const uint8_t *payload, uint
     case T_READ:
         q->u.path.path = rd_cstr(&r, &q->u.path.has_nul);
         q->u.path.max_bytes = rd_u64(&r);
+        break;
+    case T_LIST:
+        q->u.path.path = rd_cstr(&r, &q->u.path.has_nul);
+        q->u.path.max_entries = rd_u32(&r);
+        break;
+    case T_MKDIR:
+        q->u.path.path = rd_cstr(&r, &q->u.path.has_nul);
+        q->u.path.mode = rd_u32(&r);
+        break;
+    case T_REMOVE:
+        q->u.path.path = rd_cstr(&r, &q->u.path.has_nul);
+        q->u.path.flags = rd_u32(&r);
         break;
     case T_CLOCK:
         q->u.clock.seconds = (int64_t)rd_u64(&r);
@@ -424,6 +439,50 @@ size_t proto_enc_error(uint8_t **out, uint32_t id, uint16_t kind, int32_t err, c
     wr_u32(&w, (uint32_t)err);
     wr_str(&w, message);
     return finish(&w, T_ERROR, id, out);
+}
+
+size_t proto_dir_entry_size(const struct dir_entry *e)
+{
+    return 4 + strlen(e->name) + 1 + 4 + 8 + 8 + 4;
+}
+
+size_t proto_enc_dir_entries(uint8_t **out, uint32_t id, const struct dir_entry *entries, uint32_t n)
+{
+    struct wr w;
+    wr_init(&w);
+    wr_u32(&w, n);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct dir_entry *e = &entries[i];
+        wr_str(&w, e->name);
+        wr_u8(&w, e->kind);
+        wr_u32(&w, e->mode);
+        wr_u64(&w, e->size);
+        wr_u64(&w, (uint64_t)e->mtime_seconds);
+        wr_u32(&w, e->mtime_nanos);
+    }
+    return finish(&w, T_DIR_ENTRIES, id, out);
+}
+
+size_t proto_enc_list_end(uint8_t **out, uint32_t id, uint32_t count, uint32_t flags)
+{
+    struct wr w;
+    wr_init(&w);
+    wr_u32(&w, count);
+    wr_u32(&w, flags);
+    return finish(&w, T_LIST_END, id, out);
+}
+
+size_t proto_enc_mkdir_ok(uint8_t **out, uint32_t id, uint8_t created)
+{
+    struct wr w;
+    wr_init(&w);
+    wr_u8(&w, created);
+    return finish(&w, T_MKDIR_OK, id, out);
+}
+
+int proto_request_version(uint8_t type)
+{
+    return type == T_LIST || type == T_MKDIR || type == T_REMOVE ? 2 : 1;
 }
 
 uint16_t proto_errno_kind(int err)

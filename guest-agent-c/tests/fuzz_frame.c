@@ -1,5 +1,7 @@
 /* fuzz_frame.c: libFuzzer target for the agent's input path: splits the input into frames exactly as a connection
- * does (header, bounds, payload) and decodes each payload as a request. Run by `make fuzz` (part of `make test`). */
+ * does (header, bounds, payload) and decodes each payload as a request (the directory requests of version 2
+ * included), then runs reply encoders, LIST entries among them, on fuzzed contents. Run by `make fuzz` (part of
+ * `make test`). */
 #include "protocol.h"
 
 #include <stddef.h>
@@ -31,8 +33,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (q.u.exec.args[q.u.exec.argc] || q.u.exec.env[q.u.exec.envc])
                     __builtin_trap();
                 (void)n;
-            } else if (h.type == T_READ || h.type == T_WRITE_OPEN) {
+            } else if (h.type == T_READ || h.type == T_WRITE_OPEN || h.type == T_LIST || h.type == T_MKDIR ||
+                       h.type == T_REMOVE) {
                 (void)strlen(q.u.path.path);
+                if (proto_request_version(h.type) < 1 || proto_request_version(h.type) > AGENT_PROTOCOL_VERSION)
+                    __builtin_trap();
             }
             proto_request_free(&q);
         }
@@ -44,6 +49,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t n = (uint32_t)(size - 4);
         size_t len = proto_enc_data(&f, T_STDOUT, data[0], data + 4, n);
         if (len && (len != AGENT_HEADER_SIZE + n || memcmp(f + AGENT_HEADER_SIZE, data + 4, n)))
+            __builtin_trap();
+        free(f);
+    }
+    /* LIST entries with fuzzed names (up to AGENT_MAX_NAME bytes each) encode to exactly their size */
+    if (size >= 1) {
+        char names[4][AGENT_MAX_NAME + 1];
+        struct dir_entry e[4];
+        uint32_t n = 0;
+        size_t pos = 1, want = 4;
+        for (; n < 4 && pos < size; n++) {
+            size_t len = data[pos - 1] % (AGENT_MAX_NAME + 1);
+            if (len > size - pos)
+                len = size - pos;
+            memcpy(names[n], data + pos, len);
+            names[n][len] = 0; /* an embedded NUL just shortens the name */
+            pos += len + 1;
+            e[n] = (struct dir_entry){names[n], (uint8_t)(n + 1), 0644, (uint64_t)size, -1, 5};
+            want += proto_dir_entry_size(&e[n]);
+        }
+        uint8_t *f = NULL;
+        size_t len = proto_enc_dir_entries(&f, 8, e, n);
+        if (len != AGENT_HEADER_SIZE + want)
             __builtin_trap();
         free(f);
     }

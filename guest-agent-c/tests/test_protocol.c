@@ -171,6 +171,49 @@ static void test_requests(void)
     wr_init(&w);
     n = enc_req(&w, T_CANCEL, 2, &e);
     same(b, e, n);
+
+    b = frame("hello_v2", T_HELLO, 0, &pl, &len);
+    CHECK_EQ(proto_decode_request(T_HELLO, 0, pl, len, &q), 0);
+    CHECK_EQ(q.u.hello.min_version, 1);
+    CHECK_EQ(q.u.hello.max_version, 2);
+    wr_init(&w), wr_u32(&w, AGENT_MAGIC), wr_u16(&w, 1), wr_u16(&w, 2);
+    n = enc_req(&w, T_HELLO, 0, &e);
+    same(b, e, n);
+
+    b = frame("list", T_LIST, 8, &pl, &len);
+    CHECK_EQ(proto_decode_request(T_LIST, 8, pl, len, &q), 0);
+    CHECK_STR(q.u.path.path, "/tmp");
+    CHECK_EQ(q.u.path.max_entries, 1000);
+    CHECK_EQ(q.u.path.has_nul, 0);
+    proto_request_free(&q);
+    wr_init(&w), wr_str(&w, "/tmp"), wr_u32(&w, 1000);
+    n = enc_req(&w, T_LIST, 8, &e);
+    same(b, e, n);
+
+    b = frame("mkdir", T_MKDIR, 9, &pl, &len);
+    CHECK_EQ(proto_decode_request(T_MKDIR, 9, pl, len, &q), 0);
+    CHECK_STR(q.u.path.path, "/tmp/a/b");
+    CHECK_EQ(q.u.path.mode, 0755);
+    proto_request_free(&q);
+    wr_init(&w), wr_str(&w, "/tmp/a/b"), wr_u32(&w, 0755);
+    n = enc_req(&w, T_MKDIR, 9, &e);
+    same(b, e, n);
+
+    b = frame("remove", T_REMOVE, 10, &pl, &len);
+    CHECK_EQ(proto_decode_request(T_REMOVE, 10, pl, len, &q), 0);
+    CHECK_STR(q.u.path.path, "/tmp/a");
+    CHECK_EQ(q.u.path.flags, REMOVE_F_RECURSIVE);
+    proto_request_free(&q);
+    wr_init(&w), wr_str(&w, "/tmp/a"), wr_u32(&w, REMOVE_F_RECURSIVE);
+    n = enc_req(&w, T_REMOVE, 10, &e);
+    same(b, e, n);
+
+    /* the version each type needs: the new ones 2, the rest 1 */
+    CHECK_EQ(proto_request_version(T_LIST), 2);
+    CHECK_EQ(proto_request_version(T_MKDIR), 2);
+    CHECK_EQ(proto_request_version(T_REMOVE), 2);
+    CHECK_EQ(proto_request_version(T_EXEC), 1);
+    CHECK_EQ(proto_request_version(T_READ), 1);
 }
 
 static void test_replies(void)
@@ -186,11 +229,80 @@ static void test_replies(void)
     rd_init(&r, pl, len);
     CHECK_EQ(rd_u16(&r), 1);
     sp = rd_blob(&r, &sl);
+    CHECK_MEM(sp, sl, "sandbox-agent 0.1.0", 19);
+    CHECK_EQ(rd_u32(&r), AGENT_MAX_PAYLOAD);
+    CHECK_EQ(rd_u32(&r), HELLO_F_PID1);
+    CHECK_EQ(rd_end(&r), 0);
+    n = proto_enc_hello_ok(&e, 1, "sandbox-agent 0.1.0", AGENT_MAX_PAYLOAD, HELLO_F_PID1);
+    same(b, e, n);
+
+    b = frame("hello_ok_v2", T_HELLO_OK, 0, &pl, &len);
+    rd_init(&r, pl, len);
+    CHECK_EQ(rd_u16(&r), AGENT_PROTOCOL_VERSION);
+    sp = rd_blob(&r, &sl);
     CHECK_MEM(sp, sl, AGENT_VERSION_STRING, strlen(AGENT_VERSION_STRING));
     CHECK_EQ(rd_u32(&r), AGENT_MAX_PAYLOAD);
     CHECK_EQ(rd_u32(&r), HELLO_F_PID1);
     CHECK_EQ(rd_end(&r), 0);
-    n = proto_enc_hello_ok(&e, 1, AGENT_VERSION_STRING, AGENT_MAX_PAYLOAD, HELLO_F_PID1);
+    n = proto_enc_hello_ok(&e, AGENT_PROTOCOL_VERSION, AGENT_VERSION_STRING, AGENT_MAX_PAYLOAD, HELLO_F_PID1);
+    same(b, e, n);
+
+    b = frame("dir_entries", T_DIR_ENTRIES, 8, &pl, &len);
+    struct dir_entry ents[3] = {
+        {"a.txt", DIR_KIND_FILE, 0644, 5, 1700000000, 5},
+        {"sub", DIR_KIND_DIR, 0755, 4096, 1700000001, 0},
+        {"link", DIR_KIND_SYMLINK, 0777, 5, -1, 999999999},
+    };
+    rd_init(&r, pl, len);
+    CHECK_EQ(rd_u32(&r), 3);
+    for (int i = 0; i < 3; i++) {
+        sp = rd_blob(&r, &sl);
+        CHECK_MEM(sp, sl, ents[i].name, strlen(ents[i].name));
+        CHECK_EQ(rd_u8(&r), ents[i].kind);
+        CHECK_EQ(rd_u32(&r), ents[i].mode);
+        CHECK_EQ(rd_u64(&r), ents[i].size);
+        CHECK_EQ((int64_t)rd_u64(&r), ents[i].mtime_seconds);
+        CHECK_EQ(rd_u32(&r), ents[i].mtime_nanos);
+    }
+    CHECK_EQ(rd_end(&r), 0);
+    size_t sum = 4;
+    for (int i = 0; i < 3; i++)
+        sum += proto_dir_entry_size(&ents[i]);
+    CHECK_EQ(sum, len);
+    n = proto_enc_dir_entries(&e, 8, ents, 3);
+    same(b, e, n);
+
+    b = frame("list_end", T_LIST_END, 8, &pl, &len);
+    rd_init(&r, pl, len);
+    CHECK_EQ(rd_u32(&r), 3);
+    CHECK_EQ(rd_u32(&r), LIST_F_TRUNCATED);
+    CHECK_EQ(rd_end(&r), 0);
+    n = proto_enc_list_end(&e, 8, 3, LIST_F_TRUNCATED);
+    same(b, e, n);
+
+    b = frame("mkdir_ok", T_MKDIR_OK, 9, &pl, &len);
+    rd_init(&r, pl, len);
+    CHECK_EQ(rd_u8(&r), 1);
+    CHECK_EQ(rd_end(&r), 0);
+    n = proto_enc_mkdir_ok(&e, 9, 1);
+    same(b, e, n);
+
+    b = frame("remove_ok", T_REMOVE_OK, 10, &pl, &len);
+    rd_init(&r, pl, len);
+    CHECK_EQ(rd_u64(&r), 4);
+    CHECK_EQ(rd_end(&r), 0);
+    n = proto_enc_u64(&e, T_REMOVE_OK, 10, 4);
+    same(b, e, n);
+
+    b = frame("error_not_empty", T_ERROR, 10, &pl, &len);
+    rd_init(&r, pl, len);
+    CHECK_EQ(rd_u16(&r), E_NOT_EMPTY);
+    CHECK_EQ((int32_t)rd_u32(&r), 39);
+    sp = rd_blob(&r, &sl);
+    const char *ne = "remove /tmp/a: Directory not empty";
+    CHECK_MEM(sp, sl, ne, strlen(ne));
+    CHECK_EQ(rd_end(&r), 0);
+    n = proto_enc_error(&e, 10, E_NOT_EMPTY, 39, ne);
     same(b, e, n);
 
     b = frame("pong", T_PONG, 1, &pl, &len);
@@ -280,8 +392,8 @@ static void test_malformed(void)
     b = load("malformed_reserved");
     CHECK(b.n >= AGENT_HEADER_SIZE && proto_parse_header(b.p, &h) == -1);
     free(b.p);
-    const char *bad_payload[] = {"malformed_exec_truncated", "malformed_trailing"};
-    for (int i = 0; i < 2; i++) {
+    const char *bad_payload[] = {"malformed_exec_truncated", "malformed_trailing", "malformed_list_truncated"};
+    for (int i = 0; i < 3; i++) {
         b = load(bad_payload[i]);
         CHECK(b.n >= AGENT_HEADER_SIZE);
         CHECK_EQ(proto_parse_header(b.p, &h), 0);

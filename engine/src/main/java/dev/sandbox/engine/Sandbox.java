@@ -1,5 +1,7 @@
 package dev.sandbox.engine;
 
+import dev.sandbox.engine.agent.AgentException;
+import dev.sandbox.engine.agent.DirListing;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 
@@ -52,6 +54,28 @@ public interface Sandbox extends AutoCloseable {
     /** As {@link #readFile(String, OutputStream, long)}, with a deadline of {@code timeout}. */
     default long readFile(String path, OutputStream out, long maxBytes, Duration timeout) {
         return readFile(path, out, maxBytes);
+    }
+
+    /**
+     * Lists the guest directory at {@code path} (absolute; a symlink there is followed, entries are not), at most
+     * {@code maxEntries} entries, flagged truncated when there were more. AgentException NOT_FOUND, NOT_DIRECTORY;
+     * UNSUPPORTED where the guest agent predates directory calls (and in implementations without them).
+     */
+    default DirListing listDirectory(String path, int maxEntries) {
+        throw new AgentException(AgentException.Kind.UNSUPPORTED, "listDirectory: not supported by " + getClass());
+    }
+
+    /** {@code mkdir -p}; false when it already was a directory. AgentException EXISTS when something else is. */
+    default boolean makeDirectory(String path, int mode) {
+        throw new AgentException(AgentException.Kind.UNSUPPORTED, "makeDirectory: not supported by " + getClass());
+    }
+
+    /**
+     * Removes a file, symlink or directory (with {@code recursive} the whole tree, following no symlink); returns
+     * the entries removed. AgentException NOT_FOUND, NOT_EMPTY, INVALID (for "/").
+     */
+    default long remove(String path, boolean recursive) {
+        throw new AgentException(AgentException.Kind.UNSUPPORTED, "remove: not supported by " + getClass());
     }
 
     /**

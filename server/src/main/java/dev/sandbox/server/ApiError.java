@@ -10,10 +10,14 @@ enum ApiError {
     NOT_FOUND(404, "not_found"),
     METHOD_NOT_ALLOWED(405, "method_not_allowed"),
     INVALID_STATE(409, "invalid_state"),
+    /** What is at the path stands in the way: a directory not empty, a file where a directory should be. */
+    CONFLICT(409, "conflict"),
     TOO_LARGE(413, "too_large"),
     /** Too many calls of one kind at once in one sandbox (execs); the caller may retry later. */
     TOO_MANY_REQUESTS(429, "too_many_requests"),
     INTERNAL(500, "internal"),
+    /** The sandbox cannot do this: its guest agent predates the call (a sandbox from an older snapshot). */
+    NOT_IMPLEMENTED(501, "not_implemented"),
     /** The engine or the guest agent failed (boot, VM, channel): not the caller's fault, not ours either. */
     AGENT_ERROR(502, "agent_error"),
     ENGINE_UNAVAILABLE(503, "engine_unavailable"),

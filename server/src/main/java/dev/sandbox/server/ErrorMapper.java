@@ -48,7 +48,9 @@ final class ErrorMapper {
             };
             case AgentException x -> switch (x.kind()) {
                 case NOT_FOUND -> ApiError.NOT_FOUND;
-                case IS_DIRECTORY, INVALID -> ApiError.BAD_REQUEST;
+                case IS_DIRECTORY, NOT_DIRECTORY, INVALID -> ApiError.BAD_REQUEST;
+                case EXISTS, NOT_EMPTY -> ApiError.CONFLICT;
+                case UNSUPPORTED -> ApiError.NOT_IMPLEMENTED;
                 case PERMISSION_DENIED -> ApiError.PERMISSION_DENIED;
                 case TOO_LARGE -> ApiError.TOO_LARGE;
                 case TIMEOUT -> ApiError.TIMEOUT;

@@ -2,6 +2,7 @@ package dev.sandbox.server;
 
 import dev.sandbox.engine.Engine;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -33,6 +34,8 @@ public final class SandboxServer implements AutoCloseable {
                     .host(config.host())
                     .port(config.port())
                     .shutdownHook(false)  // ours (Main) stops the VMs and flushes the store in order
+                    // a guest path (4096 characters) travels in the query of the directory calls, percent-encoded
+                    .addProtocol(Http1Config.builder().maxPrologueLength(MAX_REQUEST_LINE).build())
                     .routing(r -> routing(r, config, json, errors, keys))
                     .build()
                     .start();
@@ -63,12 +66,16 @@ public final class SandboxServer implements AutoCloseable {
                 .register("/v1/sandboxes", new ExecService(sandboxes, json, config.maxExecTimeoutSec()))
                 .register("/v1/sandboxes", new FilesService(sandboxes, json, config.maxFileBytes(),
                         config.dataDir().resolve("uploads")))
+                .register("/v1/sandboxes", new DirsService(sandboxes, json))
                 .any(SandboxServer::noRoute);
     }
 
     /** Paths the API serves with some method: another method on them is a 405, anything else a 404. */
+    /** Request line bound: a 4096-character path percent-encoded (up to 12 bytes a character, UTF-8) fits. */
+    static final int MAX_REQUEST_LINE = 64 * 1024;
+
     private static final Pattern KNOWN_PATHS = Pattern.compile(
-            "/health|/openapi\\.yaml|/openapi-extensions\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|pause|resume|files/write|files/read))?");
+            "/health|/openapi\\.yaml|/openapi-extensions\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|pause|resume|files|files/write|files/read|files/mkdir))?");
 
     private static void noRoute(ServerRequest req, ServerResponse res) {
         String path = req.prologue().uriPath().path();

@@ -6,6 +6,7 @@ import dev.sandbox.engine.EngineException;
 import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentException;
+import dev.sandbox.engine.agent.DirListing;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.server.SandboxRecord.Status;
@@ -217,6 +218,19 @@ final class SandboxService implements AutoCloseable {
     long readFile(String id, String path, OutputStream out) {
         return use(id, "files/read", false, vm -> vm.readFile(path, out, config.maxFileBytes(),
                 transferDeadline(config.maxFileBytes())));
+    }
+
+    DirListing listDirectory(String id, String path, int maxEntries) {
+        return use(id, "files/list", false, vm -> vm.listDirectory(path, maxEntries));
+    }
+
+    /** Returns whether the directory was created (false: it was there). */
+    boolean makeDirectory(String id, String path) {
+        return use(id, "files/mkdir", false, vm -> vm.makeDirectory(path, 0755));
+    }
+
+    long remove(String id, String path, boolean recursive) {
+        return use(id, "files/delete", false, vm -> vm.remove(path, recursive));
     }
 
     /** What a transfer of {@code bytes} may take: a fixed part plus the time at the slowest rate we accept. */

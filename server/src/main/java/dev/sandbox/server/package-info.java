@@ -3,8 +3,9 @@
  * (virtual threads) with Jackson.
  * <ul>
  *   <li>{@link dev.sandbox.server.SandboxServer} wires it: one {@code HttpService} per resource
- *       ({@code SandboxesService}, {@code ExecService}, {@code FilesService}, {@code SystemService}), the access
- *       log filter, the API key filter ({@code ApiKeyFilter} over {@code ApiKeys}), and {@code ErrorMapper}, the
+ *       ({@code SandboxesService}, {@code ExecService}, {@code FilesService}, {@code DirsService} (an extension:
+ *       list, mkdir, delete), {@code SystemService}), the access log filter, the API key filter
+ *       ({@code ApiKeyFilter} over {@code ApiKeys}), and {@code ErrorMapper}, the
  *       one place exceptions become {@code {"error":{code,message}}}.</li>
  *   <li>{@code SandboxService} is the lifecycle, HTTP-free: per-sandbox locks for lifecycle operations, lock-free
  *       execs and file transfers, the idle reaper's work, reconciliation with the engine.</li>

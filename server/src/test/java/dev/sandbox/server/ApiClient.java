@@ -116,6 +116,37 @@ final class ApiClient {
         return post("/v1/sandboxes/{id}/files/read", id, "{\"path\":" + quote(path) + "}");
     }
 
+    static final String DIRS = "/v1/sandboxes/{id}/files";
+    static final String MKDIR = "/v1/sandboxes/{id}/files/mkdir";
+
+    /** GET /v1/sandboxes/{id}/files?path= (an extension operation: checked against openapi-extensions.yaml). */
+    Response listDir(String id, String path) {
+        return withQuery("GET", DIRS, id, path == null ? "" : "path=" + enc(path));
+    }
+
+    Response mkdir(String id, String path) {
+        return post(MKDIR, id, "{\"path\":" + quote(path) + "}");
+    }
+
+    /** DELETE /v1/sandboxes/{id}/files?path=&recursive= ({@code recursive} null: left out). */
+    Response deletePath(String id, String path, String recursive) {
+        return withQuery("DELETE", DIRS, id, "path=" + enc(path) + (recursive == null ? "" : "&recursive="
+                + enc(recursive)));
+    }
+
+    /** A call with a query string, checked against the operation of {@code template}. */
+    Response withQuery(String method, String template, String id, String query) {
+        String path = template.replace("{id}", id) + (query.isEmpty() ? "" : "?" + query);
+        Response r = raw(method, path, null, HttpRequest.BodyPublishers.noBody());
+        contract.validate(method, template, r.status(), r.contentType(), r.body());
+        seen.add(method + " " + template + " " + r.status());
+        return r;
+    }
+
+    static String enc(String s) {
+        return java.net.URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
     /** A call on a contract operation; {id} in the template is replaced by {@code id}. */
     Response call(String method, String template, String id, String contentType,
                   HttpRequest.BodyPublisher body) {

@@ -35,6 +35,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * body where none is declared). An error status the contract leaves out (a 400 on create, a 404 on pause) must
  * still carry the contract's {@code Error} body, with both {@code code} and {@code message} strings.
  * <p>
+ * An operation the contract does not have (the server's own: directories) is checked the same way against
+ * {@code openapi-extensions.yaml}, where it must be declared.
+ * <p>
  * Then against {@code openapi-extensions.yaml}, what the server adds: a {@code Sandbox} or {@code ExecResponse}
  * may carry only the contract's fields plus the extension's (each of the declared type), and every error code must
  * be one the extension lists.
@@ -83,12 +86,18 @@ final class ContractValidator {
 
     void validate(String method, String pathTemplate, int status, String contentType, byte[] body) {
         String where = method + " " + pathTemplate + " → " + status;
+        JsonNode doc = contract;
         JsonNode operation = contract.path("paths").path(pathTemplate).path(method.toLowerCase(Locale.ROOT));
-        assertTrue(operation.isObject(), "operation not in the contract: " + method + " " + pathTemplate);
+        if (!operation.isObject()) { // the server's own operations are declared in the extensions
+            doc = extensions;
+            operation = extensions.path("paths").path(pathTemplate).path(method.toLowerCase(Locale.ROOT));
+        }
+        assertTrue(operation.isObject(), "operation in neither openapi.yaml nor openapi-extensions.yaml: " + method
+                + " " + pathTemplate);
         JsonNode response = operation.path("responses").path(String.valueOf(status));
         if (response.isMissingNode()) {
             assertTrue(status >= 400, where + ": success status not declared in the contract");
-            validateJson(where, "#/components/schemas/Error", errorSchema(), contentType, body);
+            validateJson(where, "#/components/schemas/Error", errorSchema(), contentType, body, contract);
             JsonNode error = parse(where, body).path("error");
             assertTrue(error.path("code").isTextual() && error.path("message").isTextual(),
                     where + ": error body needs code and message: " + new String(body));
@@ -106,7 +115,7 @@ final class ContractValidator {
         assertTrue(media.isObject(), where + ": Content-Type " + mediaType + " not declared; declared: "
                 + content.properties().stream().map(Map.Entry::getKey).toList());
         if (mediaType.equals("application/json")) {
-            validateJson(where, where, media.path("schema"), contentType, body);
+            validateJson(where, where, media.path("schema"), contentType, body, doc);
             checkExtensions(where, media.path("schema"), parse(where, body));
         }
         if (status >= 400) {
@@ -161,15 +170,16 @@ final class ContractValidator {
         return JSON.createObjectNode().put("$ref", "#/components/schemas/Error");
     }
 
-    private void validateJson(String where, String key, JsonNode schemaNode, String contentType, byte[] body) {
+    private void validateJson(String where, String key, JsonNode schemaNode, String contentType, byte[] body,
+                              JsonNode doc) {
         assertTrue(contentType != null && contentType.startsWith("application/json"),
                 where + ": expected application/json, got " + contentType);
         JsonSchema schema = schemas.computeIfAbsent(key, k -> {
-            // The schema plus the contract's components, so "#/components/schemas/X" resolves in one document.
-            ObjectNode doc = schemaNode.deepCopy();
-            doc.put("$schema", "https://json-schema.org/draft/2020-12/schema");
-            doc.set("components", contract.get("components"));
-            return factory.getSchema(doc, config);
+            // The schema plus its document's components, so "#/components/schemas/X" resolves in one document.
+            ObjectNode one = schemaNode.deepCopy();
+            one.put("$schema", "https://json-schema.org/draft/2020-12/schema");
+            one.set("components", doc.get("components"));
+            return factory.getSchema(one, config);
         });
         Set<ValidationMessage> errors = schema.validate(parse(where, body));
         assertTrue(errors.isEmpty(), where + ": response breaks the contract: " + errors + "\n" + new String(body));

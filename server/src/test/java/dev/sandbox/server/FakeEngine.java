@@ -6,6 +6,8 @@ import dev.sandbox.engine.EngineException;
 import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentException;
+import dev.sandbox.engine.agent.DirEntry;
+import dev.sandbox.engine.agent.DirListing;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 
@@ -45,8 +47,9 @@ final class FakeEngine implements Engine {
     private final Map<String, FakeSandbox> sandboxes = new ConcurrentHashMap<>();
 
     /**
-     * Called at the start of every exec, writeFile, readFile ("exec", "write", "read") and pause ("pause"), on the
-     * caller's thread: a test blocks there to hold a call in flight, or throws to fail it.
+     * Called at the start of every exec, writeFile, readFile, directory call ("exec", "write", "read", "list",
+     * "mkdir", "remove") and pause ("pause"), on the caller's thread: a test blocks there to hold a call in
+     * flight, or throws to fail it.
      */
     interface Hook {
         void at(String id, String call) throws InterruptedException;
@@ -55,6 +58,9 @@ final class FakeEngine implements Engine {
     private volatile Hook hook = (id, call) -> { };
     /** The deadline the server gave the last transfer with one. */
     volatile Duration lastTransferTimeout;
+
+    /** Directory calls fail as with an agent from before protocol version 2. */
+    volatile boolean unsupportedDirs;
 
     void hook(Hook hook) {
         this.hook = hook;
@@ -351,6 +357,118 @@ final class FakeEngine implements Engine {
                 return Files.copy(source, out);
             } catch (IOException e) {
                 throw new AgentException(AgentException.Kind.IO, e.getMessage(), e);
+            }
+        }
+
+        /** Directory calls run the hook as "list", "mkdir" and "remove"; {@link #unsupportedDirs} fails them. */
+        @Override
+        public DirListing listDirectory(String path, int maxEntries) {
+            enterDirs("list");
+            Path dir = resolve(path);
+            if (!Files.exists(dir)) {
+                throw new AgentException(AgentException.Kind.NOT_FOUND, "list " + path);
+            }
+            if (!Files.isDirectory(dir)) {
+                throw new AgentException(AgentException.Kind.NOT_DIRECTORY, "list " + path);
+            }
+            List<DirEntry> entries = new ArrayList<>();
+            boolean truncated = false;
+            try (var names = Files.list(dir)) {
+                for (Path p : (Iterable<Path>) names::iterator) {
+                    if (entries.size() == maxEntries) {
+                        truncated = true;
+                        break;
+                    }
+                    var a = Files.readAttributes(p, java.nio.file.attribute.PosixFileAttributes.class,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    DirEntry.Type type = a.isSymbolicLink() ? DirEntry.Type.SYMLINK : a.isDirectory()
+                            ? DirEntry.Type.DIRECTORY : a.isRegularFile() ? DirEntry.Type.FILE : DirEntry.Type.OTHER;
+                    int mode = 0;
+                    for (var perm : a.permissions()) {
+                        mode |= 0400 >> perm.ordinal();  // PosixFilePermission is declared OWNER_READ .. OTHERS_EXECUTE
+                    }
+                    entries.add(new DirEntry(p.getFileName().toString(), type, mode, a.size(),
+                            a.lastModifiedTime().toInstant()));
+                }
+            } catch (IOException e) {
+                throw new AgentException(AgentException.Kind.IO, e.getMessage(), e);
+            }
+            return new DirListing(path, entries, truncated);
+        }
+
+        @Override
+        public boolean makeDirectory(String path, int mode) {
+            enterDirs("mkdir");
+            Path dir = resolve(path);
+            if (dir.equals(root)) {
+                throw new AgentException(AgentException.Kind.INVALID, "mkdir /");
+            }
+            if (Files.isDirectory(dir)) {
+                return false;
+            }
+            for (Path p = dir; !p.equals(root); p = p.getParent()) {  // as the agent: a file in the way is EXISTS
+                if (Files.exists(p) && !Files.isDirectory(p)) {
+                    throw new AgentException(AgentException.Kind.EXISTS, "mkdir " + path + ": "
+                            + root.relativize(p) + " exists and is not a directory");
+                }
+            }
+            try {
+                Files.createDirectories(dir);
+                return true;
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw new AgentException(AgentException.Kind.EXISTS, "mkdir " + path + ": exists, not a directory");
+            } catch (IOException e) {
+                throw new AgentException(AgentException.Kind.IO, e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public long remove(String path, boolean recursive) {
+            enterDirs("remove");
+            Path target = resolve(path);
+            if (target.equals(root)) {
+                throw new AgentException(AgentException.Kind.INVALID, "refusing to remove /");
+            }
+            if (!Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new AgentException(AgentException.Kind.NOT_FOUND, "remove " + path);
+            }
+            try {
+                if (Files.isDirectory(target, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !recursive) {
+                    try (var names = Files.list(target)) {
+                        if (names.findAny().isPresent()) {
+                            throw new AgentException(AgentException.Kind.NOT_EMPTY, "remove " + path);
+                        }
+                    }
+                }
+                long[] removed = {0};
+                // walkFileTree follows no symlink unless told to
+                Files.walkFileTree(target, new java.nio.file.SimpleFileVisitor<>() {
+                    @Override
+                    public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a)
+                            throws IOException {
+                        Files.delete(f);
+                        removed[0]++;
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                        Files.delete(d);
+                        removed[0]++;
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+                });
+                return removed[0];
+            } catch (IOException e) {
+                throw new AgentException(AgentException.Kind.IO, e.getMessage(), e);
+            }
+        }
+
+        private void enterDirs(String call) {
+            enter(call);
+            if (unsupportedDirs) {
+                throw new AgentException(AgentException.Kind.UNSUPPORTED, call
+                        + ": the guest agent speaks protocol version 1; directory calls need version 2");
             }
         }
 

@@ -1,6 +1,14 @@
 package dev.sandbox.engine.agent;
 
 import dev.sandbox.engine.agent.AgentMessage.Cancel;
+import dev.sandbox.engine.agent.AgentMessage.DirEntries;
+import dev.sandbox.engine.agent.AgentMessage.Entry;
+import dev.sandbox.engine.agent.AgentMessage.ListDir;
+import dev.sandbox.engine.agent.AgentMessage.ListEnd;
+import dev.sandbox.engine.agent.AgentMessage.Mkdir;
+import dev.sandbox.engine.agent.AgentMessage.MkdirOk;
+import dev.sandbox.engine.agent.AgentMessage.Remove;
+import dev.sandbox.engine.agent.AgentMessage.RemoveOk;
 import dev.sandbox.engine.agent.AgentMessage.Clock;
 import dev.sandbox.engine.agent.AgentMessage.ClockOk;
 import dev.sandbox.engine.agent.AgentMessage.Entropy;
@@ -42,12 +50,22 @@ public final class AgentCodec {
     /** vsock port the agent listens on (VMADDR_CID_ANY in the guest). */
     public static final int VSOCK_PORT = 10000;
     public static final int MAGIC = 0x53425841; // "SBXA"
-    public static final int PROTOCOL_VERSION = 1;
+    /** The highest protocol version this side speaks; 2 added LIST, MKDIR and REMOVE. */
+    public static final int PROTOCOL_VERSION = 2;
+    public static final int MIN_PROTOCOL_VERSION = 1;
+    /** The first version with the directory requests. */
+    public static final int DIRECTORIES_VERSION = 2;
     public static final int HEADER_SIZE = 12;
     public static final int MAX_PAYLOAD = 1024 * 1024;
     /** Data frames (output, file content) carry at most this many bytes. */
     public static final int CHUNK = 64 * 1024;
     public static final int MAX_PING = 4096;
+    /** Bytes in a directory entry's name (NAME_MAX); longer is a protocol violation. */
+    public static final int MAX_NAME = 255;
+    /** Entries one LIST may return (AGENT_MAX_LIST). */
+    public static final int MAX_LIST = 10000;
+    /** The fewest bytes one entry takes: empty name length, kind, mode, size, mtime. */
+    private static final int MIN_ENTRY = 4 + 1 + 4 + 8 + 8 + 4;
 
     /** One frame: the request id and its message. */
     public record Frame(int id, AgentMessage message) {}
@@ -78,6 +96,18 @@ public final class AgentCodec {
             case Entropy e -> w.raw(e.data());
             case Quiesce ignored -> {}
             case Cancel ignored -> {}
+            case ListDir l -> w.str(l.path()).u32(l.maxEntries());
+            case Mkdir m2 -> w.str(m2.path()).u32(m2.mode());
+            case Remove r -> w.str(r.path()).u32(r.flags());
+            case DirEntries d -> {
+                w.u32(d.entries().size());
+                for (Entry e : d.entries()) {
+                    w.str(e.name()).u8(e.kind()).u32(e.mode()).u64(e.size()).u64(e.mtimeSeconds()).u32(e.mtimeNanos());
+                }
+            }
+            case ListEnd l -> w.u32(l.count()).u32(l.flags());
+            case MkdirOk m2 -> w.u8(m2.created() ? 1 : 0);
+            case RemoveOk r -> w.u64(r.removed());
             case HelloOk h -> w.u16(h.version()).str(h.agentVersion()).u32(h.maxPayload()).u32(h.flags());
             case Pong p -> w.raw(p.data());
             case Stdout s -> w.raw(s.data());
@@ -181,6 +211,9 @@ public final class AgentCodec {
                 case 0x09 -> new Entropy(rest(b));
                 case 0x0A -> new Quiesce();
                 case 0x0B -> new Cancel();
+                case 0x0C -> new ListDir(str(b), b.getInt());
+                case 0x0D -> new Mkdir(str(b), b.getInt());
+                case 0x0E -> new Remove(str(b), b.getInt());
                 case 0x81 -> new HelloOk(u16(b), str(b), b.getInt(), b.getInt());
                 case 0x82 -> new Pong(rest(b));
                 case 0x83 -> new Stdout(rest(b));
@@ -192,6 +225,10 @@ public final class AgentCodec {
                 case 0x89 -> new ClockOk(bool(b), b.getLong(), b.getInt());
                 case 0x8A -> new EntropyOk(b.getInt(), bool(b));
                 case 0x8B -> new QuiesceOk();
+                case 0x8C -> new DirEntries(entries(b));
+                case 0x8D -> new ListEnd(b.getInt(), b.getInt());
+                case 0x8E -> new MkdirOk(bool(b));
+                case 0x8F -> new RemoveOk(b.getLong());
                 case 0xFF -> new Failure(u16(b), b.getInt(), str(b));
                 default -> throw protocol("unknown frame type 0x" + Integer.toHexString(type));
             };
@@ -244,6 +281,42 @@ public final class AgentCodec {
         List<String> out = new ArrayList<>((int) n);
         for (long i = 0; i < n; i++) {
             out.add(str(b));
+        }
+        return out;
+    }
+
+    /** A DIR_ENTRIES payload, every field checked: what a guest sends must not surprise the host. */
+    private static List<Entry> entries(ByteBuffer b) {
+        long n = Integer.toUnsignedLong(b.getInt());
+        if (n > b.remaining() / MIN_ENTRY) {
+            throw new BufferUnderflowException();
+        }
+        List<Entry> out = new ArrayList<>((int) n);
+        for (long i = 0; i < n; i++) {
+            byte[] name = blob(b);
+            if (name.length == 0 || name.length > MAX_NAME) {
+                throw protocol("directory entry name of " + name.length + " bytes");
+            }
+            for (byte c : name) {
+                if (c == '/' || c == 0) {
+                    throw protocol("directory entry name with '/' or NUL");
+                }
+            }
+            int kind = b.get() & 0xFF;
+            if (kind < 1 || kind > 4) {
+                throw protocol("directory entry kind " + kind);
+            }
+            int mode = b.getInt();
+            if ((mode & ~07777) != 0) {
+                throw protocol("directory entry mode 0" + Integer.toOctalString(mode));
+            }
+            long size = b.getLong();
+            long seconds = b.getLong();
+            int nanos = b.getInt();
+            if (Integer.compareUnsigned(nanos, 1_000_000_000) >= 0) {
+                throw protocol("directory entry nanos out of range");
+            }
+            out.add(new Entry(new String(name, StandardCharsets.UTF_8), kind, mode, size, seconds, nanos));
         }
         return out;
     }

@@ -6,7 +6,7 @@ package dev.sandbox.engine.agent;
  */
 public final class AgentException extends RuntimeException {
 
-    /** Why a call failed. The first nine mirror {@code enum agent_error} in {@code protocol.h}. */
+    /** Why a call failed. The first twelve mirror {@code enum agent_error} in {@code protocol.h}. */
     public enum Kind {
         NOT_FOUND(1),
         IS_DIRECTORY(2),
@@ -19,6 +19,12 @@ public final class AgentException extends RuntimeException {
         UNSUPPORTED(7),
         VERSION(8),
         BUSY(9),
+        /** A directory call on something that is not a directory (protocol 2). */
+        NOT_DIRECTORY(10),
+        /** MKDIR where something other than a directory already is (protocol 2). */
+        EXISTS(11),
+        /** REMOVE of a non-empty directory without recursive (protocol 2). */
+        NOT_EMPTY(12),
         /** The bytes on the channel broke the protocol. */
         PROTOCOL(0),
         /** The call did not finish in time (the agent was told to cancel it). */

@@ -24,8 +24,9 @@ public sealed interface AgentMessage {
     // ---- requests ----
 
     record Hello(int magic, int minVersion, int maxVersion) implements Request {
+        /** Offers every version this side speaks; the agent picks the highest it shares. */
         public static Hello current() {
-            return new Hello(AgentCodec.MAGIC, AgentCodec.PROTOCOL_VERSION, AgentCodec.PROTOCOL_VERSION);
+            return new Hello(AgentCodec.MAGIC, AgentCodec.MIN_PROTOCOL_VERSION, AgentCodec.PROTOCOL_VERSION);
         }
 
         public int type() {
@@ -101,6 +102,29 @@ public sealed interface AgentMessage {
         }
     }
 
+    /** Version 2: lists the directory at {@code path}, at most {@code maxEntries} entries. */
+    record ListDir(String path, int maxEntries) implements Request {
+        public int type() {
+            return 0x0C;
+        }
+    }
+
+    /** Version 2: {@code mkdir -p} with {@code mode} for the last directory. */
+    record Mkdir(String path, int mode) implements Request {
+        public int type() {
+            return 0x0D;
+        }
+    }
+
+    /** Version 2: removes a file, symlink or directory ({@link #RECURSIVE}: with everything below it). */
+    record Remove(String path, int flags) implements Request {
+        public static final int RECURSIVE = 1;
+
+        public int type() {
+            return 0x0E;
+        }
+    }
+
     // ---- replies ----
 
     record HelloOk(int version, String agentVersion, int maxPayload, int flags) implements Final {
@@ -171,6 +195,46 @@ public sealed interface AgentMessage {
     record QuiesceOk() implements Final {
         public int type() {
             return 0x8B;
+        }
+    }
+
+    /**
+     * One LIST entry as sent: {@code kind} 1 file, 2 directory, 3 symlink, 4 other; {@code mode} the permission
+     * bits; the codec has checked the name (1 to {@link AgentCodec#MAX_NAME} bytes, no '/' or NUL).
+     */
+    record Entry(String name, int kind, int mode, long size, long mtimeSeconds, int mtimeNanos) {}
+
+    /** A chunk of a listing. */
+    record DirEntries(List<Entry> entries) implements Reply {
+        public DirEntries {
+            entries = List.copyOf(entries);
+        }
+
+        public int type() {
+            return 0x8C;
+        }
+    }
+
+    /** The last frame of a listing: how many entries were sent, and whether some were left out. */
+    record ListEnd(int count, int flags) implements Final {
+        public static final int TRUNCATED = 1;
+
+        public int type() {
+            return 0x8D;
+        }
+    }
+
+    /** {@code created} is false when the directory was already there. */
+    record MkdirOk(boolean created) implements Final {
+        public int type() {
+            return 0x8E;
+        }
+    }
+
+    /** How many entries were deleted, the path itself included. */
+    record RemoveOk(long removed) implements Final {
+        public int type() {
+            return 0x8F;
         }
     }
 

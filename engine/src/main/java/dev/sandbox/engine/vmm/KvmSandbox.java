@@ -4,6 +4,7 @@ import dev.sandbox.engine.EngineException;
 import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentClient;
+import dev.sandbox.engine.agent.DirListing;
 import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
@@ -39,6 +40,8 @@ final class KvmSandbox implements Sandbox {
     }
 
     static final Duration RECONNECT_TIMEOUT = Duration.ofSeconds(15);
+    /** How long a remove may take: a recursive one walks a whole tree (the agent stops at the cancel after it). */
+    static final Duration REMOVE_TIMEOUT = Duration.ofMinutes(5);
 
     private final SandboxSpec spec;
     private final Snapshots snapshots;
@@ -146,6 +149,22 @@ final class KvmSandbox implements Sandbox {
     @Override
     public long readFile(String path, OutputStream out, long maxBytes, Duration timeout) {
         return onAgent("readFile", a -> a.readFile(path, out, maxBytes, timeout));
+    }
+
+    @Override
+    public DirListing listDirectory(String path, int maxEntries) {
+        return onAgent("listDirectory", a -> a.list(path, maxEntries));
+    }
+
+    @Override
+    public boolean makeDirectory(String path, int mode) {
+        return onAgent("makeDirectory", a -> a.mkdir(path, mode));
+    }
+
+    /** A recursive remove of a large tree takes longer than one small call: its own, longer deadline. */
+    @Override
+    public long remove(String path, boolean recursive) {
+        return onAgent("remove", a -> a.remove(path, recursive, REMOVE_TIMEOUT));
     }
 
     /** Round trip to the agent. */

@@ -68,7 +68,7 @@ class AgentClientTest {
 
     @Test
     void handshakeAndPing() {
-        assertEquals(1, client.protocolVersion());
+        assertEquals(AgentCodec.PROTOCOL_VERSION, client.protocolVersion());
         assertTrue(client.agentVersion().startsWith("sandbox-agent"));
         assertFalse(client.agentIsPid1());
         assertTrue(client.ping().toMillis() < 5000);

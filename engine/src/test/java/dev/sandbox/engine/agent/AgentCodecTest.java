@@ -6,6 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.sandbox.engine.agent.AgentMessage.Cancel;
+import dev.sandbox.engine.agent.AgentMessage.DirEntries;
+import dev.sandbox.engine.agent.AgentMessage.Entry;
+import dev.sandbox.engine.agent.AgentMessage.ListDir;
+import dev.sandbox.engine.agent.AgentMessage.ListEnd;
+import dev.sandbox.engine.agent.AgentMessage.Mkdir;
+import dev.sandbox.engine.agent.AgentMessage.MkdirOk;
+import dev.sandbox.engine.agent.AgentMessage.Remove;
+import dev.sandbox.engine.agent.AgentMessage.RemoveOk;
 import dev.sandbox.engine.agent.AgentMessage.Clock;
 import dev.sandbox.engine.agent.AgentMessage.ClockOk;
 import dev.sandbox.engine.agent.AgentMessage.Entropy;
@@ -56,6 +64,11 @@ class AgentCodecTest {
         return a;
     }
 
+    private static final List<Entry> DIR_ENTRIES = List.of(
+            new Entry("a.txt", 1, 0644, 5, 1700000000L, 5),
+            new Entry("sub", 2, 0755, 4096, 1700000001L, 0),
+            new Entry("link", 3, 0777, 5, -1L, 999999999));
+
     /** The values of every fixture, as the README lists them. */
     static Stream<Arguments> fixtures() {
         return Stream.of(
@@ -71,6 +84,16 @@ class AgentCodecTest {
                 Arguments.of("entropy", 6, new Entropy(seq16())),
                 Arguments.of("quiesce", 7, new Quiesce()),
                 Arguments.of("cancel", 2, new Cancel()),
+                Arguments.of("hello_v2", 0, new Hello(0x53425841, 1, 2)),
+                Arguments.of("list", 8, new ListDir("/tmp", 1000)),
+                Arguments.of("mkdir", 9, new Mkdir("/tmp/a/b", 0755)),
+                Arguments.of("remove", 10, new Remove("/tmp/a", Remove.RECURSIVE)),
+                Arguments.of("hello_ok_v2", 0, new HelloOk(2, "sandbox-agent 0.2.0", 1048576, 1)),
+                Arguments.of("dir_entries", 8, new DirEntries(DIR_ENTRIES)),
+                Arguments.of("list_end", 8, new ListEnd(3, ListEnd.TRUNCATED)),
+                Arguments.of("mkdir_ok", 9, new MkdirOk(true)),
+                Arguments.of("remove_ok", 10, new RemoveOk(4)),
+                Arguments.of("error_not_empty", 10, new Failure(12, 39, "remove /tmp/a: Directory not empty")),
                 Arguments.of("hello_ok", 0, new HelloOk(1, "sandbox-agent 0.1.0", 1048576, 1)),
                 Arguments.of("pong", 1, new Pong(b("ping"))),
                 Arguments.of("stdout", 2, new Stdout(b("hi\n"))),
@@ -139,9 +162,59 @@ class AgentCodecTest {
                 AgentCodec.decode(ByteBuffer.wrap(fixture("clock_ok"))).message());
     }
 
+    @Test
+    void directoryFieldsMatch() throws IOException {
+        DirEntries d = assertInstanceOf(DirEntries.class,
+                AgentCodec.decode(ByteBuffer.wrap(fixture("dir_entries"))).message());
+        assertEquals(DIR_ENTRIES, d.entries());
+        List<DirEntry> api = d.entries().stream().map(DirEntry::of).toList();
+        assertEquals(new DirEntry("a.txt", DirEntry.Type.FILE, 0644, 5,
+                java.time.Instant.ofEpochSecond(1700000000L, 5)),
+                api.get(0));
+        assertEquals(DirEntry.Type.DIRECTORY, api.get(1).type());
+        assertEquals(DirEntry.Type.SYMLINK, api.get(2).type());
+        assertEquals(java.time.Instant.ofEpochSecond(-1, 999999999), api.get(2).modified());
+        assertEquals(new ListEnd(3, 1), AgentCodec.decode(ByteBuffer.wrap(fixture("list_end"))).message());
+        Failure f = assertInstanceOf(Failure.class,
+                AgentCodec.decode(ByteBuffer.wrap(fixture("error_not_empty"))).message());
+        assertEquals(AgentException.Kind.NOT_EMPTY, f.toException().kind());
+        assertEquals(AgentException.Kind.NOT_DIRECTORY, new Failure(10, 20, "x").toException().kind());
+        assertEquals(AgentException.Kind.EXISTS, new Failure(11, 17, "x").toException().kind());
+    }
+
+    /** Entries a guest must not get past the codec: bad names, kinds, modes, nanos, counts. */
+    @ParameterizedTest
+    @ValueSource(strings = {"", "a/b", "nul", "long", "kind0", "kind5", "mode", "nanos", "count"})
+    void refusesBadDirectoryEntries(String how) {
+        String name = switch (how) {
+            case "" -> "";
+            case "a/b" -> "a/b";
+            case "nul" -> "nul\0x";
+            case "long" -> "x".repeat(AgentCodec.MAX_NAME + 1);
+            default -> "ok";
+        };
+        byte[] nb = name.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer p = ByteBuffer.allocate(64 + nb.length);
+        p.putInt(how.equals("count") ? 2 : 1).putInt(nb.length).put(nb);
+        p.put((byte) (how.equals("kind0") ? 0 : how.equals("kind5") ? 5 : 1));
+        p.putInt(how.equals("mode") ? 0100644 : 0644).putLong(1).putLong(1);
+        p.putInt(how.equals("nanos") ? 1_000_000_000 : 0);
+        p.flip();
+        ByteBuffer frame = ByteBuffer.allocate(12 + p.remaining()).putInt(p.remaining()).put((byte) 0x8C)
+                .put(new byte[3]).putInt(8).put(p).flip();
+        assertEquals(AgentException.Kind.PROTOCOL,
+                assertThrows(AgentException.class, () -> AgentCodec.decode(frame)).kind(), how);
+        // the same with good values decodes: the test is about the one bad field
+        if (how.equals("kind0")) {
+            ByteBuffer good = frame.duplicate();
+            good.put(12 + 4 + 4 + nb.length, (byte) 1);
+            assertEquals(1, ((DirEntries) AgentCodec.decode(good).message()).entries().size());
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"malformed_oversize", "malformed_reserved", "malformed_exec_truncated",
-            "malformed_trailing"})
+            "malformed_trailing", "malformed_list_truncated"})
     void refusesMalformed(String name) throws IOException {
         byte[] bytes = fixture(name);
         AgentException e = assertThrows(AgentException.class, () -> {

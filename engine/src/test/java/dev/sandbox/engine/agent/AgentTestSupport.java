@@ -51,7 +51,8 @@ final class AgentTestSupport {
             process = new ProcessBuilder(agentBinary().toString(), "--unix", socket.toString())
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!Files.exists(socket)) {
+            // the socket file appears at bind(), before listen(): wait for the line the agent logs after listen()
+            while (!Files.exists(socket) || !Files.readString(log).contains("listening on unix:")) {
                 if (!process.isAlive()) {
                     fail("agent exited with " + process.exitValue() + ": " + Files.readString(log));
                 }
