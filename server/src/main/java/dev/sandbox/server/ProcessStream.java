@@ -117,6 +117,9 @@ final class ProcessStream {
             LOG.debug("stream of process {} in {}: the client went away", pid, id);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            // the status line is out: ending the response is the only answer left (ErrorMapper could only close it)
+            LOG.warn("stream of process {} in {} ends: {}", pid, id, e.toString());
         }
     }
 

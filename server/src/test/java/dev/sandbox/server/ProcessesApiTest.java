@@ -168,6 +168,33 @@ class ProcessesApiTest {
         }
     }
 
+    /** A client that goes away mid-stream: the server stops reading for it (nothing left polling the guest). */
+    @Test
+    void clientLeavingMidStreamReleasesTheStream() throws Exception {
+        String id = create();
+        String pid = started(id, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"while :; do echo x; sleep 0.05; done\"]}")
+                .get("pid").asText();
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        engine.hook((sb, call) -> {
+            if (sb.equals(id) && call.equals("process-read")) {
+                reads.incrementAndGet();
+            }
+        });
+        try {
+            try (ApiClient.StreamedLines lines = api.streamProcess(id, pid)) {
+                assertEquals("stdout", lines.next().get("type").asText());
+            }
+            Thread.sleep(2000); // the next writes fail: the stream ends
+            int after = reads.get();
+            Thread.sleep(2000);
+            assertEquals(after, reads.get(), "no reads after the client left");
+            assertTrue(after > 0);
+        } finally {
+            engine.hook((sb, call) -> { });
+        }
+        assertEquals(204, api.process("POST", PROCESS_SIGNAL, id, pid, "{\"signal\":\"KILL\"}").status());
+    }
+
     @Test
     void boundedOutputSaysWhatWasDropped() throws Exception {
         engine.processBuffer = 1000;
