@@ -22,8 +22,8 @@
  *
  * CONNECTION
  *   The first frame from the client must be HELLO (id 0); the agent answers HELLO_OK with the highest version both
- *   sides speak (this agent: 1 and 2), or ERROR VERSION and closes. Version 2 adds LIST, MKDIR and REMOVE; on a
- *   connection that chose version 1 they are answered like an unknown type (ERROR UNSUPPORTED), which is also what
+ *   sides speak (this agent: 1 to 3), or ERROR VERSION and closes. Version 2 adds LIST, MKDIR and REMOVE, version 3
+ *   the PROC_* requests; on a connection that chose an older version they are answered like an unknown type (ERROR UNSUPPORTED), which is also what
  *   an agent that predates them answers, so a host can tell "too old" from any other failure.
  *   Then requests may be sent at any time: requests multiplex on one connection, their replies interleave, each
  *   frame tagged with its request id. Malformed input (bad header, oversize length, bad payload, a frame before
@@ -54,11 +54,20 @@
  *                   u32 max_entries                     0x8D LIST_END  u32 count, u32 flags (last frame of a list)
  *   0x0D MKDIR      str path (absolute), u32 mode       0x8E MKDIR_OK  u8 created
  *   0x0E REMOVE     str path (absolute), u32 flags      0x8F REMOVE_OK u64 removed
+ *   version 3:
+ *   0x10 PROC_START str cmd, u32 argc, argc x str arg,  0x90 PROCS     u32 n, n x proc  (START: n = 1, the new one)
+ *                   u32 envc, envc x str "KEY=VALUE",
+ *                   str cwd ("" = "/")
+ *   0x11 PROC_LIST  empty                               0x90 PROCS     (every process in the table)
+ *   0x12 PROC_SIGNAL u32 pid, u32 signal                0x91 SIGNAL_OK u8 delivered (0: it had already exited)
+ *   0x13 PROC_READ  u32 pid, u64 stdout_off,            0x92 PROC_OUTPUT u64 stdout_off, bytes stdout,
+ *                   u64 stderr_off, u32 max_bytes,                     u64 stderr_off, bytes stderr,
+ *                   u32 wait_ms                                        u8 exited, i32 exit_code, i32 signal
  *                                                       0xFF ERROR     u16 kind, i32 errno, str message
  *
  *   Any request may instead end with ERROR (enum agent_error). Every request gets exactly one final frame:
- *   HELLO_OK, PONG, EXIT, WRITE_OK, FILE_END, CLOCK_OK, ENTROPY_OK, QUIESCE_OK, LIST_END, MKDIR_OK, REMOVE_OK or
- *   ERROR.
+ *   HELLO_OK, PONG, EXIT, WRITE_OK, FILE_END, CLOCK_OK, ENTROPY_OK, QUIESCE_OK, LIST_END, MKDIR_OK, REMOVE_OK,
+ *   PROCS, SIGNAL_OK, PROC_OUTPUT or ERROR.
  *
  * EXEC
  *   argv = [cmd, args...]; cmd is looked up in PATH (the request env's PATH, else the agent's) unless it has a '/'.
@@ -95,6 +104,24 @@
  *   removed before it gone), at most AGENT_MAX_DEPTH levels deep. removed = the entries deleted, path included.
  *   LIST and REMOVE stop at CANCEL (ERROR IO, ECANCELED).
  *
+ * BACKGROUND PROCESSES (version 3)
+ *   PROC_START starts cmd as EXEC does (PATH lookup, env added to the agent's, new session and process group, stdin
+ *   empty), answers at once with the new entry and returns; the process belongs to the agent, not to the connection:
+ *   it outlives the connection (and a snapshot/restore of the guest). cmd + args may take at most
+ *   AGENT_MAX_PROC_ARGV bytes (else ERROR TOO_LARGE); at most AGENT_MAX_PROCS may run at once (else ERROR BUSY);
+ *   of the exited ones the AGENT_MAX_EXITED most recent are kept, older ones are forgotten (NOT_FOUND after that).
+ *   A missing cwd is ERROR NOT_FOUND; a command that is not found starts and exits 127, as EXEC.
+ *   proc = u32 pid, u8 state (1 running, 2 exited), i32 exit_code, i32 signal (as EXIT; both 0 while running),
+ *          i64 started_ms (Unix time, ms), str cmd, u32 argc, argc x str arg.   PROCS lists in start order.
+ *   PROC_SIGNAL sends signal (1 HUP, 2 INT, 9 KILL, 15 TERM; any other is ERROR INVALID) to the process's group;
+ *   delivered = 0 when it had exited already. Unknown pid: ERROR NOT_FOUND (also for PROC_READ).
+ *   Output: the agent keeps the last AGENT_PROC_BUFFER bytes of each stream per process; byte offsets count from
+ *   the process's start. PROC_READ answers with the bytes from the asked offsets (at most max_bytes per stream,
+ *   capped at AGENT_CHUNK); when the asked offset is older than what is kept, the reply's offset is later than the
+ *   one asked for (the bytes between were dropped). It waits up to wait_ms (capped at AGENT_MAX_WAIT_MS) for output
+ *   or the exit when there is nothing new; exited = 1 only when the process has exited and the reply reaches the end
+ *   of both streams (so a reader stops after the exit and all of its output). CANCEL ends a wait (ERROR IO).
+ *
  * CLOCK sets CLOCK_REALTIME (applied = 1) when the agent is PID 1 or started with --privileged, else only reports
  *   the current guest time (applied = 0). ENTROPY adds the bytes to the kernel pool with RNDADDENTROPY
  *   (credited = 1) when PID 1/--privileged, else (or if that fails) writes them to /dev/urandom (credited = 0).
@@ -108,17 +135,22 @@
 
 #define AGENT_VSOCK_PORT 10000u
 #define AGENT_MAGIC 0x53425841u /* "SBXA" */
-#define AGENT_PROTOCOL_VERSION 2     /* the highest this agent speaks */
+#define AGENT_PROTOCOL_VERSION 3     /* the highest this agent speaks */
 #define AGENT_PROTOCOL_MIN_VERSION 1 /* the lowest */
 #define AGENT_HEADER_SIZE 12
 #define AGENT_MAX_PAYLOAD (1024u * 1024u)
 #define AGENT_CHUNK (64u * 1024u)
 #define AGENT_MAX_PING 4096u
 #define AGENT_DRAIN_MS 100
-#define AGENT_VERSION_STRING "sandbox-agent 0.2.0"
+#define AGENT_VERSION_STRING "sandbox-agent 0.3.0"
 #define AGENT_MAX_LIST 10000u /* entries per LIST */
 #define AGENT_MAX_NAME 255u   /* bytes in a directory entry's name (NAME_MAX) */
 #define AGENT_MAX_DEPTH 256   /* directory levels a recursive REMOVE descends */
+#define AGENT_MAX_PROCS 64          /* background processes running at once */
+#define AGENT_MAX_EXITED 16         /* exited background processes remembered */
+#define AGENT_MAX_PROC_ARGV 8192u   /* bytes of cmd + args of one background process */
+#define AGENT_PROC_BUFFER (1024u * 1024u) /* bytes kept per stream per background process */
+#define AGENT_MAX_WAIT_MS 30000u    /* longest PROC_READ wait */
 
 enum agent_type {
     T_HELLO = 0x01,
@@ -135,6 +167,10 @@ enum agent_type {
     T_LIST = 0x0C,   /* version 2 */
     T_MKDIR = 0x0D,  /* version 2 */
     T_REMOVE = 0x0E, /* version 2 */
+    T_PROC_START = 0x10,  /* version 3 */
+    T_PROC_LIST = 0x11,   /* version 3 */
+    T_PROC_SIGNAL = 0x12, /* version 3 */
+    T_PROC_READ = 0x13,   /* version 3 */
 
     T_HELLO_OK = 0x81,
     T_PONG = 0x82,
@@ -151,6 +187,9 @@ enum agent_type {
     T_LIST_END = 0x8D,
     T_MKDIR_OK = 0x8E,
     T_REMOVE_OK = 0x8F,
+    T_PROCS = 0x90,
+    T_SIGNAL_OK = 0x91,
+    T_PROC_OUTPUT = 0x92,
     T_ERROR = 0xFF,
 };
 
@@ -254,6 +293,10 @@ struct path_req {
     uint32_t flags;       /* REMOVE */
     int has_nul;
 };
+struct proc_req { /* PROC_SIGNAL, PROC_READ */
+    uint32_t pid, signal, max_bytes, wait_ms;
+    uint64_t stdout_off, stderr_off;
+};
 struct clock_req {
     int64_t seconds;
     uint32_t nanos;
@@ -268,7 +311,8 @@ struct request {
         struct exec_req exec;
         struct path_req path;
         struct clock_req clock;
-    } u;
+        struct proc_req proc;
+    } u; /* PROC_START uses exec (timeout, caps and stdin left 0) */
 };
 
 /* Decodes one request payload. Returns 0 on success, -1 when malformed, -2 for an unknown type (well-formed). */
@@ -301,6 +345,23 @@ size_t proto_enc_dir_entries(uint8_t **out, uint32_t id, const struct dir_entry 
 size_t proto_enc_list_end(uint8_t **out, uint32_t id, uint32_t count, uint32_t flags);
 size_t proto_enc_mkdir_ok(uint8_t **out, uint32_t id, uint8_t created);
 /* REMOVE_OK: proto_enc_u64(out, T_REMOVE_OK, id, removed) */
+
+/* One background process as PROCS lists it; args NULL-terminated. */
+struct proc_info {
+    uint32_t pid;
+    uint8_t state; /* PROC_RUNNING, PROC_EXITED */
+    int32_t exit_code, signal;
+    int64_t started_ms;
+    const char *cmd;
+    char *const *args;
+};
+#define PROC_RUNNING 1
+#define PROC_EXITED 2
+size_t proto_enc_procs(uint8_t **out, uint32_t id, const struct proc_info *procs, uint32_t n);
+size_t proto_enc_signal_ok(uint8_t **out, uint32_t id, uint8_t delivered);
+size_t proto_enc_proc_output(uint8_t **out, uint32_t id, uint64_t stdout_off, const uint8_t *out_data, uint32_t out_len,
+                             uint64_t stderr_off, const uint8_t *err_data, uint32_t err_len, uint8_t exited,
+                             int32_t exit_code, int32_t signal);
 
 /* errno -> enum agent_error */
 uint16_t proto_errno_kind(int err);

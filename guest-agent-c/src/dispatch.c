@@ -2,9 +2,11 @@
  * frames) and the hand-off of the others to workers. */
 #define _GNU_SOURCE
 #include "conn.h"
+#include "procs.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +162,31 @@ void dispatch(struct conn *c, struct request *q)
             send_error(c, q->id, kind, err, msg);
         } else {
             size_t flen = proto_enc_u64(&f, T_WRITE_OK, q->id, size);
+            send_encoded(c, f, flen);
+        }
+        break;
+    }
+    case T_PROC_LIST: {
+        size_t flen = procs_enc_list(&f, q->id, 0);
+        if (flen)
+            send_encoded(c, f, flen);
+        else
+            send_error(c, q->id, E_IO, ENOMEM, "list processes: out of memory");
+        break;
+    }
+    case T_PROC_SIGNAL: {
+        uint32_t sig = q->u.proc.signal;
+        if (sig != SIGHUP && sig != SIGINT && sig != SIGKILL && sig != SIGTERM) {
+            snprintf(msg, sizeof(msg), "signal %u: only HUP, INT, KILL and TERM may be sent", sig);
+            send_error(c, q->id, E_INVALID, EINVAL, msg);
+            break;
+        }
+        int rc = procs_signal(q->u.proc.pid, (int)sig);
+        if (rc < 0) {
+            snprintf(msg, sizeof(msg), "no background process %u", q->u.proc.pid);
+            send_error(c, q->id, E_NOT_FOUND, ESRCH, msg);
+        } else {
+            size_t flen = proto_enc_signal_ok(&f, q->id, (uint8_t)rc);
             send_encoded(c, f, flen);
         }
         break;

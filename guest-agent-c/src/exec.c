@@ -128,6 +128,19 @@ void exec_job_cancel(struct exec_job *job)
     (void)!write(job->wake[1], &c, 1);
 }
 
+int exec_job_signal(struct exec_job *job, int sig)
+{
+    int sent = 0;
+    pthread_mutex_lock(&g_reap_lock); /* the reaper sets exited under this lock: the pid is ours while it is 0 */
+    if (job->pid > 0 && !atomic_load(&job->exited)) {
+        if (kill(-job->pid, sig) != 0)
+            kill(job->pid, sig);
+        sent = 1;
+    }
+    pthread_mutex_unlock(&g_reap_lock);
+    return sent;
+}
+
 /* ---- child side: only async-signal-safe calls after fork ---- */
 
 static void child_write(const char *a, const char *b, const char *c)
@@ -366,6 +379,8 @@ int exec_run(const struct exec_spec *spec, struct exec_job *job, exec_sink sink,
     job->next = g_jobs;
     g_jobs = job;
     pthread_mutex_unlock(&g_reap_lock);
+    if (job->started)
+        job->started(job, job->started_arg);
     close(in[0]);
     close(out[1]);
     close(errp[1]);

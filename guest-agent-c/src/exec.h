@@ -40,6 +40,10 @@ struct exec_job {
     atomic_int cancelled;
     int status;
     uint64_t end_ns;
+    /* Optional: called once the child is forked and registered with the reaper (background processes answer their
+     * start request from it). */
+    void (*started)(struct exec_job *job, void *arg);
+    void *started_arg;
     struct exec_job *next;
 };
 
@@ -51,6 +55,10 @@ int exec_job_init(struct exec_job *job);
 void exec_job_destroy(struct exec_job *job);
 /* Kills the job's process group (if still running); safe from any thread, any time between init and destroy. */
 void exec_job_cancel(struct exec_job *job);
+
+/* Sends sig to the job's process group (its leader alone if the group is gone) while the child is not yet reaped,
+ * so a reused pid can never be hit. Returns 1 when sent, 0 when the child had already exited. */
+int exec_job_signal(struct exec_job *job, int sig);
 
 /* Runs spec to completion. Returns 0 with *res filled, or -1 when the command could not be set up: then *kind is
  * an agent_error, *err an errno and msg a message. */

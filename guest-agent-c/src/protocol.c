@@ -255,6 +255,7 @@ void proto_request_free(struct request *q)
 {
     switch (q->type) {
     case T_EXEC:
+    case T_PROC_START:
         free(q->u.exec.cmd);
         strv_free(q->u.exec.args);
         strv_free(q->u.exec.env);
@@ -341,6 +342,27 @@ int proto_decode_request(uint8_t type, uint32_t id, const uint8_t *payload, uint
     case T_REMOVE:
         q->u.path.path = rd_cstr(&r, &q->u.path.has_nul);
         q->u.path.flags = rd_u32(&r);
+        break;
+    case T_PROC_START: {
+        struct exec_req *e = &q->u.exec;
+        e->cmd = rd_cstr(&r, &e->has_nul);
+        e->args = rd_strv(&r, &e->argc, &e->has_nul);
+        e->env = rd_strv(&r, &e->envc, &e->has_nul);
+        e->cwd = rd_cstr(&r, &e->has_nul);
+        break;
+    }
+    case T_PROC_LIST:
+        break;
+    case T_PROC_SIGNAL:
+        q->u.proc.pid = rd_u32(&r);
+        q->u.proc.signal = rd_u32(&r);
+        break;
+    case T_PROC_READ:
+        q->u.proc.pid = rd_u32(&r);
+        q->u.proc.stdout_off = rd_u64(&r);
+        q->u.proc.stderr_off = rd_u64(&r);
+        q->u.proc.max_bytes = rd_u32(&r);
+        q->u.proc.wait_ms = rd_u32(&r);
         break;
     case T_CLOCK:
         q->u.clock.seconds = (int64_t)rd_u64(&r);
@@ -482,6 +504,8 @@ size_t proto_enc_mkdir_ok(uint8_t **out, uint32_t id, uint8_t created)
 
 int proto_request_version(uint8_t type)
 {
+    if (type >= T_PROC_START && type <= T_PROC_READ)
+        return 3;
     return type == T_LIST || type == T_MKDIR || type == T_REMOVE ? 2 : 1;
 }
 
@@ -508,4 +532,51 @@ uint16_t proto_errno_kind(int err)
     default:
         return E_IO;
     }
+}
+
+size_t proto_enc_procs(uint8_t **out, uint32_t id, const struct proc_info *procs, uint32_t n)
+{
+    struct wr w;
+    wr_init(&w);
+    wr_u32(&w, n);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct proc_info *p = &procs[i];
+        wr_u32(&w, p->pid);
+        wr_u8(&w, p->state);
+        wr_u32(&w, (uint32_t)p->exit_code);
+        wr_u32(&w, (uint32_t)p->signal);
+        wr_u64(&w, (uint64_t)p->started_ms);
+        wr_str(&w, p->cmd);
+        uint32_t argc = 0;
+        while (p->args && p->args[argc])
+            argc++;
+        wr_u32(&w, argc);
+        for (uint32_t j = 0; j < argc; j++)
+            wr_str(&w, p->args[j]);
+    }
+    return finish(&w, T_PROCS, id, out);
+}
+
+size_t proto_enc_signal_ok(uint8_t **out, uint32_t id, uint8_t delivered)
+{
+    struct wr w;
+    wr_init(&w);
+    wr_u8(&w, delivered);
+    return finish(&w, T_SIGNAL_OK, id, out);
+}
+
+size_t proto_enc_proc_output(uint8_t **out, uint32_t id, uint64_t stdout_off, const uint8_t *out_data, uint32_t out_len,
+                             uint64_t stderr_off, const uint8_t *err_data, uint32_t err_len, uint8_t exited,
+                             int32_t exit_code, int32_t signal)
+{
+    struct wr w;
+    wr_init(&w);
+    wr_u64(&w, stdout_off);
+    wr_blob(&w, out_data, out_len);
+    wr_u64(&w, stderr_off);
+    wr_blob(&w, err_data, err_len);
+    wr_u8(&w, exited);
+    wr_u32(&w, (uint32_t)exit_code);
+    wr_u32(&w, (uint32_t)signal);
+    return finish(&w, T_PROC_OUTPUT, id, out);
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "conn.h"
 #include "dirs.h"
+#include "procs.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -151,6 +152,53 @@ static void do_remove(struct active *a)
     send_encoded(a->c, f, flen);
 }
 
+static void do_proc_start(struct active *a)
+{
+    struct exec_req *e = &a->req.u.exec;
+    uint16_t kind;
+    int err;
+    char msg[256];
+    uint32_t pid;
+    uint8_t *f;
+    if (e->has_nul) {
+        send_error(a->c, a->req.id, E_INVALID, EINVAL, "start: a string contains a NUL byte");
+        return;
+    }
+    struct exec_spec spec = {.cmd = e->cmd, .args = e->args, .env = e->env, .cwd = e->cwd};
+    if (procs_start(&spec, &pid, &kind, &err, msg, sizeof(msg))) {
+        send_error(a->c, a->req.id, kind, err, msg);
+        return;
+    }
+    size_t flen = procs_enc_list(&f, a->req.id, pid);
+    if (flen)
+        send_encoded(a->c, f, flen);
+    else /* exited and forgotten already (a flood of short processes): still say which pid it was */
+        send_error(a->c, a->req.id, E_NOT_FOUND, ESRCH, "started, but exited and forgotten at once");
+}
+
+static void do_proc_read(struct active *a)
+{
+    struct proc_req *p = &a->req.u.proc;
+    struct proc_output o;
+    uint64_t off[2] = {p->stdout_off, p->stderr_off};
+    uint8_t *f;
+    int rc = procs_read(p->pid, off, p->max_bytes, p->wait_ms, &a->cancelled, &o);
+    if (rc == -1) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "no background process %u", p->pid);
+        send_error(a->c, a->req.id, E_NOT_FOUND, ESRCH, msg);
+        return;
+    }
+    if (rc == -2) {
+        send_error(a->c, a->req.id, E_IO, ECANCELED, "read output: cancelled");
+        return;
+    }
+    size_t flen = proto_enc_proc_output(&f, a->req.id, o.off[0], o.data[0], o.len[0], o.off[1], o.data[1], o.len[1],
+                                        (uint8_t)o.exited, o.exit_code, o.signal);
+    procs_output_free(&o);
+    send_encoded(a->c, f, flen);
+}
+
 static void *worker_main(void *arg)
 {
     struct active *a = arg;
@@ -170,6 +218,12 @@ static void *worker_main(void *arg)
         break;
     case T_REMOVE:
         do_remove(a);
+        break;
+    case T_PROC_START:
+        do_proc_start(a);
+        break;
+    case T_PROC_READ:
+        do_proc_read(a);
         break;
     case T_QUIESCE:
         sync();
@@ -236,7 +290,7 @@ void start_worker(struct conn *c, struct request *req)
 int is_worker_request(uint8_t type)
 {
     return type == T_EXEC || type == T_READ || type == T_QUIESCE || type == T_LIST || type == T_MKDIR ||
-           type == T_REMOVE;
+           type == T_REMOVE || type == T_PROC_START || type == T_PROC_READ;
 }
 
 void cancel_worker(struct conn *c, uint32_t id)

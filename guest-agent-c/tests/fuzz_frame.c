@@ -1,6 +1,7 @@
 /* fuzz_frame.c: libFuzzer target for the agent's input path: splits the input into frames exactly as a connection
  * does (header, bounds, payload) and decodes each payload as a request (the directory requests of version 2
- * included), then runs reply encoders, LIST entries among them, on fuzzed contents. Run by `make fuzz` (part of
+ * included, and the PROC_* requests of version 3), then runs reply encoders, LIST entries, PROCS and PROC_OUTPUT among
+ * them, on fuzzed contents. Run by `make fuzz` (part of
  * `make test`). */
 #include "protocol.h"
 
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct request q;
         if (proto_decode_request(h.type, h.id, data + off, h.len, &q) == 0) {
             /* touch what the handlers use */
-            if (h.type == T_EXEC) {
+            if (h.type == T_EXEC || h.type == T_PROC_START) {
                 size_t n = strlen(q.u.exec.cmd) + strlen(q.u.exec.cwd);
                 for (uint32_t i = 0; i < q.u.exec.argc; i++)
                     n += strlen(q.u.exec.args[i]);
@@ -39,6 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (proto_request_version(h.type) < 1 || proto_request_version(h.type) > AGENT_PROTOCOL_VERSION)
                     __builtin_trap();
             }
+            if (h.type >= T_PROC_START && h.type <= T_PROC_READ && proto_request_version(h.type) != 3)
+                __builtin_trap();
             proto_request_free(&q);
         }
         off += h.len;
@@ -71,6 +74,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t *f = NULL;
         size_t len = proto_enc_dir_entries(&f, 8, e, n);
         if (len != AGENT_HEADER_SIZE + want)
+            __builtin_trap();
+        free(f);
+    }
+    /* PROC_OUTPUT: the input split into the two streams; PROCS: a cmd and one argument cut from the input */
+    if (size >= 1) {
+        size_t cut = data[0] % size;
+        uint8_t *f = NULL;
+        size_t len = proto_enc_proc_output(&f, 9, 7, data, (uint32_t)cut, 11, data + cut, (uint32_t)(size - cut), 1, 143,
+                                           15);
+        if (len != AGENT_HEADER_SIZE + 8 + 4 + size + 8 + 4 + 1 + 4 + 4 || memcmp(f + AGENT_HEADER_SIZE + 12, data, cut))
+            __builtin_trap();
+        free(f);
+        char cmd[64], arg[64];
+        size_t cl = cut < sizeof(cmd) - 1 ? cut : sizeof(cmd) - 1;
+        size_t al = size - cut < sizeof(arg) - 1 ? size - cut : sizeof(arg) - 1;
+        memcpy(cmd, data, cl);
+        cmd[cl] = 0;
+        memcpy(arg, data + cut, al);
+        arg[al] = 0;
+        char *args[] = {arg, NULL};
+        struct proc_info pi = {42, PROC_RUNNING, 0, 0, 1700000000000, cmd, args};
+        len = proto_enc_procs(&f, 10, &pi, 1);
+        if (len != AGENT_HEADER_SIZE + 4 + 4 + 1 + 4 + 4 + 8 + 4 + strlen(cmd) + 4 + 4 + strlen(arg))
             __builtin_trap();
         free(f);
     }

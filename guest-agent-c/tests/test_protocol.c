@@ -208,7 +208,60 @@ static void test_requests(void)
     n = enc_req(&w, T_REMOVE, 10, &e);
     same(b, e, n);
 
-    /* the version each type needs: the new ones 2, the rest 1 */
+    b = frame("hello_v3", T_HELLO, 0, &pl, &len);
+    CHECK_EQ(proto_decode_request(T_HELLO, 0, pl, len, &q), 0);
+    CHECK_EQ(q.u.hello.max_version, 3);
+    wr_init(&w), wr_u32(&w, AGENT_MAGIC), wr_u16(&w, 1), wr_u16(&w, 3);
+    n = enc_req(&w, T_HELLO, 0, &e);
+    same(b, e, n);
+
+    b = frame("proc_start", T_PROC_START, 11, &pl, &len);
+    CHECK_EQ(proto_decode_request(T_PROC_START, 11, pl, len, &q), 0);
+    CHECK_STR(q.u.exec.cmd, "sh");
+    CHECK_EQ(q.u.exec.argc, 2);
+    CHECK_STR(q.u.exec.args[0], "-c");
+    CHECK_STR(q.u.exec.args[1], "echo tick");
+    CHECK(q.u.exec.args[2] == NULL);
+    CHECK_EQ(q.u.exec.envc, 1);
+    CHECK_STR(q.u.exec.env[0], "A=1");
+    CHECK_STR(q.u.exec.cwd, "/tmp");
+    CHECK_EQ(q.u.exec.has_nul, 0);
+    proto_request_free(&q);
+    wr_init(&w), wr_str(&w, "sh"), wr_u32(&w, 2), wr_str(&w, "-c"), wr_str(&w, "echo tick"), wr_u32(&w, 1);
+    wr_str(&w, "A=1"), wr_str(&w, "/tmp");
+    n = enc_req(&w, T_PROC_START, 11, &e);
+    same(b, e, n);
+
+    b = frame("proc_list", T_PROC_LIST, 12, &pl, &len);
+    CHECK_EQ(proto_decode_request(T_PROC_LIST, 12, pl, len, &q), 0);
+    wr_init(&w);
+    n = enc_req(&w, T_PROC_LIST, 12, &e);
+    same(b, e, n);
+
+    b = frame("proc_signal", T_PROC_SIGNAL, 13, &pl, &len);
+    CHECK_EQ(proto_decode_request(T_PROC_SIGNAL, 13, pl, len, &q), 0);
+    CHECK_EQ(q.u.proc.pid, 42);
+    CHECK_EQ(q.u.proc.signal, 15);
+    wr_init(&w), wr_u32(&w, 42), wr_u32(&w, 15);
+    n = enc_req(&w, T_PROC_SIGNAL, 13, &e);
+    same(b, e, n);
+
+    b = frame("proc_read", T_PROC_READ, 14, &pl, &len);
+    CHECK_EQ(proto_decode_request(T_PROC_READ, 14, pl, len, &q), 0);
+    CHECK_EQ(q.u.proc.pid, 42);
+    CHECK_EQ(q.u.proc.stdout_off, 5);
+    CHECK_EQ(q.u.proc.stderr_off, 0);
+    CHECK_EQ(q.u.proc.max_bytes, 65536);
+    CHECK_EQ(q.u.proc.wait_ms, 1000);
+    wr_init(&w), wr_u32(&w, 42), wr_u64(&w, 5), wr_u64(&w, 0), wr_u32(&w, 65536), wr_u32(&w, 1000);
+    n = enc_req(&w, T_PROC_READ, 14, &e);
+    same(b, e, n);
+
+    /* the version each type needs: the new ones 2 or 3, the rest 1 */
+    CHECK_EQ(proto_request_version(T_PROC_START), 3);
+    CHECK_EQ(proto_request_version(T_PROC_LIST), 3);
+    CHECK_EQ(proto_request_version(T_PROC_SIGNAL), 3);
+    CHECK_EQ(proto_request_version(T_PROC_READ), 3);
     CHECK_EQ(proto_request_version(T_LIST), 2);
     CHECK_EQ(proto_request_version(T_MKDIR), 2);
     CHECK_EQ(proto_request_version(T_REMOVE), 2);
@@ -237,6 +290,17 @@ static void test_replies(void)
     same(b, e, n);
 
     b = frame("hello_ok_v2", T_HELLO_OK, 0, &pl, &len);
+    rd_init(&r, pl, len);
+    CHECK_EQ(rd_u16(&r), 2);
+    sp = rd_blob(&r, &sl);
+    CHECK_MEM(sp, sl, "sandbox-agent 0.2.0", 19);
+    CHECK_EQ(rd_u32(&r), AGENT_MAX_PAYLOAD);
+    CHECK_EQ(rd_u32(&r), HELLO_F_PID1);
+    CHECK_EQ(rd_end(&r), 0);
+    n = proto_enc_hello_ok(&e, 2, "sandbox-agent 0.2.0", AGENT_MAX_PAYLOAD, HELLO_F_PID1);
+    same(b, e, n);
+
+    b = frame("hello_ok_v3", T_HELLO_OK, 0, &pl, &len);
     rd_init(&r, pl, len);
     CHECK_EQ(rd_u16(&r), AGENT_PROTOCOL_VERSION);
     sp = rd_blob(&r, &sl);
@@ -292,6 +356,55 @@ static void test_replies(void)
     CHECK_EQ(rd_u64(&r), 4);
     CHECK_EQ(rd_end(&r), 0);
     n = proto_enc_u64(&e, T_REMOVE_OK, 10, 4);
+    same(b, e, n);
+
+    b = frame("procs", T_PROCS, 12, &pl, &len);
+    char *pargs0[] = {"-c", "echo tick", NULL}, *pargs1[] = {"9", NULL};
+    struct proc_info procs[2] = {
+        {42, PROC_RUNNING, 0, 0, 1700000000123LL, "sh", pargs0},
+        {7, PROC_EXITED, 143, 15, 1700000000000LL, "sleep", pargs1},
+    };
+    rd_init(&r, pl, len);
+    CHECK_EQ(rd_u32(&r), 2);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(rd_u32(&r), procs[i].pid);
+        CHECK_EQ(rd_u8(&r), procs[i].state);
+        CHECK_EQ((int32_t)rd_u32(&r), procs[i].exit_code);
+        CHECK_EQ((int32_t)rd_u32(&r), procs[i].signal);
+        CHECK_EQ((int64_t)rd_u64(&r), procs[i].started_ms);
+        sp = rd_blob(&r, &sl);
+        CHECK_MEM(sp, sl, procs[i].cmd, strlen(procs[i].cmd));
+        uint32_t argc = rd_u32(&r);
+        CHECK_EQ(argc, i == 0 ? 2 : 1);
+        for (uint32_t j = 0; j < argc && j < 2; j++) {
+            sp = rd_blob(&r, &sl);
+            CHECK_MEM(sp, sl, procs[i].args[j], strlen(procs[i].args[j]));
+        }
+    }
+    CHECK_EQ(rd_end(&r), 0);
+    n = proto_enc_procs(&e, 12, procs, 2);
+    same(b, e, n);
+
+    b = frame("signal_ok", T_SIGNAL_OK, 13, &pl, &len);
+    rd_init(&r, pl, len);
+    CHECK_EQ(rd_u8(&r), 1);
+    CHECK_EQ(rd_end(&r), 0);
+    n = proto_enc_signal_ok(&e, 13, 1);
+    same(b, e, n);
+
+    b = frame("proc_output", T_PROC_OUTPUT, 14, &pl, &len);
+    rd_init(&r, pl, len);
+    CHECK_EQ(rd_u64(&r), 5);
+    sp = rd_blob(&r, &sl);
+    CHECK_MEM(sp, sl, "tick 1\n", 7);
+    CHECK_EQ(rd_u64(&r), 0);
+    sp = rd_blob(&r, &sl);
+    CHECK_EQ(sl, 0);
+    CHECK_EQ(rd_u8(&r), 1);
+    CHECK_EQ((int32_t)rd_u32(&r), 143);
+    CHECK_EQ((int32_t)rd_u32(&r), 15);
+    CHECK_EQ(rd_end(&r), 0);
+    n = proto_enc_proc_output(&e, 14, 5, (const uint8_t *)"tick 1\n", 7, 0, NULL, 0, 1, 143, 15);
     same(b, e, n);
 
     b = frame("error_not_empty", T_ERROR, 10, &pl, &len);
@@ -392,8 +505,9 @@ static void test_malformed(void)
     b = load("malformed_reserved");
     CHECK(b.n >= AGENT_HEADER_SIZE && proto_parse_header(b.p, &h) == -1);
     free(b.p);
-    const char *bad_payload[] = {"malformed_exec_truncated", "malformed_trailing", "malformed_list_truncated"};
-    for (int i = 0; i < 3; i++) {
+    const char *bad_payload[] = {"malformed_exec_truncated", "malformed_trailing", "malformed_list_truncated",
+                                 "malformed_proc_read_truncated"};
+    for (int i = 0; i < 4; i++) {
         b = load(bad_payload[i]);
         CHECK(b.n >= AGENT_HEADER_SIZE);
         CHECK_EQ(proto_parse_header(b.p, &h), 0);

@@ -4,10 +4,14 @@ import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.DirListing;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
+import dev.sandbox.engine.agent.ProcessInfo;
+import dev.sandbox.engine.agent.ProcessOutput;
+import dev.sandbox.engine.agent.ProcessSignal;
 
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -76,6 +80,38 @@ public interface Sandbox extends AutoCloseable {
      */
     default long remove(String path, boolean recursive) {
         throw new AgentException(AgentException.Kind.UNSUPPORTED, "remove: not supported by " + getClass());
+    }
+
+    // ---- background processes: they belong to the guest, so they live through pause/resume with their output ----
+
+    /**
+     * Starts {@code cmd} (PATH lookup) with {@code args} in the background and returns at once. AgentException BUSY
+     * when the guest runs its most background processes already, TOO_LARGE for a command line over 8 KiB;
+     * UNSUPPORTED where the guest agent predates background processes (and in implementations without them).
+     */
+    default ProcessInfo startProcess(String cmd, List<String> args) {
+        throw new AgentException(AgentException.Kind.UNSUPPORTED, "startProcess: not supported by " + getClass());
+    }
+
+    /** The background processes the guest runs and the exited ones it still remembers, in start order. */
+    default List<ProcessInfo> listProcesses() {
+        throw new AgentException(AgentException.Kind.UNSUPPORTED, "listProcesses: not supported by " + getClass());
+    }
+
+    /** Signals the process's group; false when it had exited already. AgentException NOT_FOUND for an unknown pid. */
+    default boolean signalProcess(int pid, ProcessSignal signal) {
+        throw new AgentException(AgentException.Kind.UNSUPPORTED, "signalProcess: not supported by " + getClass());
+    }
+
+    /**
+     * Output of a background process from the two stream offsets, at most {@code maxBytes} (up to 64 KiB) per
+     * stream, waiting up to {@code wait} (at most 30 s) while there is nothing new. AgentException NOT_FOUND for an
+     * unknown (or forgotten) pid.
+     */
+    default ProcessOutput readProcessOutput(int pid, long stdoutOffset, long stderrOffset, int maxBytes,
+                                            Duration wait) {
+        throw new AgentException(AgentException.Kind.UNSUPPORTED, "readProcessOutput: not supported by "
+                + getClass());
     }
 
     /**

@@ -54,6 +54,7 @@ final class ErrorMapper {
                 case PERMISSION_DENIED -> ApiError.PERMISSION_DENIED;
                 case TOO_LARGE -> ApiError.TOO_LARGE;
                 case TIMEOUT -> ApiError.TIMEOUT;
+                case BUSY -> ApiError.TOO_MANY_REQUESTS;  // the guest's bounds: requests in flight, processes
                 default -> ApiError.AGENT_ERROR;
             };
             // Helidon's own parsing failures (bad path encoding, malformed headers) are the client's fault.

@@ -67,6 +67,7 @@ public final class SandboxServer implements AutoCloseable {
                 .register("/v1/sandboxes", new FilesService(sandboxes, json, config.maxFileBytes(),
                         config.dataDir().resolve("uploads")))
                 .register("/v1/sandboxes", new DirsService(sandboxes, json))
+                .register("/v1/sandboxes", new ProcessesService(sandboxes, json))
                 .any(SandboxServer::noRoute);
     }
 
@@ -75,7 +76,7 @@ public final class SandboxServer implements AutoCloseable {
     static final int MAX_REQUEST_LINE = 64 * 1024;
 
     private static final Pattern KNOWN_PATHS = Pattern.compile(
-            "/health|/openapi\\.yaml|/openapi-extensions\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|pause|resume|files|files/write|files/read|files/mkdir))?");
+            "/health|/openapi\\.yaml|/openapi-extensions\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|pause|resume|files|files/write|files/read|files/mkdir|processes|processes/[^/]+|processes/[^/]+/stream|processes/[^/]+/signal))?");
 
     private static void noRoute(ServerRequest req, ServerResponse res) {
         String path = req.prologue().uriPath().path();

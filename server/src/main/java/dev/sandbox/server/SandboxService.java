@@ -8,7 +8,11 @@ import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.DirListing;
 import dev.sandbox.engine.agent.ExecRequest;
+import dev.sandbox.engine.agent.AgentCodec;
 import dev.sandbox.engine.agent.ExecResult;
+import dev.sandbox.engine.agent.ProcessInfo;
+import dev.sandbox.engine.agent.ProcessOutput;
+import dev.sandbox.engine.agent.ProcessSignal;
 import dev.sandbox.server.SandboxRecord.Status;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -231,6 +235,33 @@ final class SandboxService implements AutoCloseable {
 
     long remove(String id, String path, boolean recursive) {
         return use(id, "files/delete", false, vm -> vm.remove(path, recursive));
+    }
+
+    // ---- background processes: they live in the guest, so nothing of them is kept here ----
+
+    ProcessInfo startProcess(String id, ProcessStartRequest start) {
+        return use(id, "processes/start", false, vm -> vm.startProcess(start.cmd(), start.args()));
+    }
+
+    List<ProcessInfo> listProcesses(String id) {
+        return use(id, "processes/list", false, Sandbox::listProcesses);
+    }
+
+    /** False when the process had exited already. */
+    boolean signalProcess(String id, int pid, ProcessSignal signal) {
+        return use(id, "processes/signal", false, vm -> vm.signalProcess(pid, signal));
+    }
+
+    ProcessOutput readProcessOutput(String id, int pid, long stdoutOffset, long stderrOffset, Duration wait) {
+        return use(id, "processes/stream", false, vm -> vm.readProcessOutput(pid, stdoutOffset, stderrOffset,
+                AgentCodec.CHUNK, wait));
+    }
+
+    /** Whether a sandbox that refused work now may take it again later (paused, or in a lifecycle step). */
+    boolean mayComeBack(String id) {
+        return store.get(id).map(this::reconcile)
+                .map(r -> r.status() == Status.RUNNING || r.status() == Status.PAUSED || r.status() == Status.PENDING)
+                .orElse(false);
     }
 
     /** What a transfer of {@code bytes} may take: a fixed part plus the time at the slowest rate we accept. */

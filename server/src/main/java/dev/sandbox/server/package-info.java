@@ -4,7 +4,8 @@
  * <ul>
  *   <li>{@link dev.sandbox.server.SandboxServer} wires it: one {@code HttpService} per resource
  *       ({@code SandboxesService}, {@code ExecService}, {@code FilesService}, {@code DirsService} (an extension:
- *       list, mkdir, delete), {@code SystemService}), the access log filter, the API key filter
+ *       list, mkdir, delete), {@code ProcessesService} (an extension: background processes, their NDJSON output
+ *       stream in {@code ProcessStream}), {@code SystemService}), the access log filter, the API key filter
  *       ({@code ApiKeyFilter} over {@code ApiKeys}), and {@code ErrorMapper}, the
  *       one place exceptions become {@code {"error":{code,message}}}.</li>
  *   <li>{@code SandboxService} is the lifecycle, HTTP-free: per-sandbox locks for lifecycle operations, lock-free
@@ -16,7 +17,8 @@
  *   <li>{@code Gate} (one per sandbox) lets work in without locks and tells a call cut off by a pause, resume or
  *       destroy that it lost a race (409); {@code Admission} claims host memory and vCPUs for running sandboxes
  *       (503 beyond the budget); {@code PrivateFiles} keeps the data dir to its owner.</li>
- *   <li>Requests are records parsed strictly from JSON trees ({@code CreateRequest}, {@code ExecCommand}).</li>
+ *   <li>Requests are records parsed strictly from JSON trees ({@code CreateRequest}, {@code ExecCommand},
+ *       {@code ProcessStartRequest}).</li>
  * </ul>
  */
 package dev.sandbox.server;

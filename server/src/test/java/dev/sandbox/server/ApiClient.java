@@ -143,6 +143,86 @@ final class ApiClient {
         return r;
     }
 
+    static final String PROCESSES = "/v1/sandboxes/{id}/processes";
+    static final String PROCESS = "/v1/sandboxes/{id}/processes/{pid}";
+    static final String PROCESS_STREAM = "/v1/sandboxes/{id}/processes/{pid}/stream";
+    static final String PROCESS_SIGNAL = "/v1/sandboxes/{id}/processes/{pid}/signal";
+
+    /** A call on an operation with {id} and {pid} in its template (validated against the template). */
+    Response process(String method, String template, String id, String pid, String json) {
+        String path = template.replace("{id}", id).replace("{pid}", pid);
+        Response r = raw(method, path, json == null ? null : "application/json",
+                json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+        contract.validate(method, template, r.status(), r.contentType(), r.body());
+        seen.add(method + " " + template + " " + r.status());
+        return r;
+    }
+
+    Response startProcess(String id, String json) {
+        return process("POST", PROCESSES, id, "", json);
+    }
+
+    /**
+     * Opens a process's output stream; the caller reads lines as they come (and closes it). A non-200 answer is
+     * validated and thrown as an AssertionError with its body.
+     */
+    StreamedLines streamProcess(String id, String pid) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + PROCESS_STREAM.replace("{id}", id)
+                .replace("{pid}", pid))).timeout(Duration.ofSeconds(600)).GET();
+        if (apiKey != null) {
+            b.header("X-API-Key", apiKey);
+        }
+        try {
+            HttpResponse<java.io.InputStream> res = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            String type = res.headers().firstValue("content-type").orElse(null);
+            contract.validate("GET", PROCESS_STREAM, res.statusCode(), type,
+                    res.statusCode() == 200 ? new byte[0] : res.body().readAllBytes());
+            seen.add("GET " + PROCESS_STREAM + " " + res.statusCode());
+            if (res.statusCode() != 200) {
+                throw new AssertionError("stream answered " + res.statusCode());
+            }
+            return new StreamedLines(res.body(), contract);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** NDJSON lines of a process stream, each checked against ProcessStreamEvent as it is read. */
+    static final class StreamedLines implements AutoCloseable {
+        private final java.io.BufferedReader reader;
+        private final java.io.InputStream in;
+        private final ContractValidator contract;
+
+        StreamedLines(java.io.InputStream in, ContractValidator contract) {
+            this.in = in;
+            this.reader = new java.io.BufferedReader(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));
+            this.contract = contract;
+        }
+
+        /** The next line as JSON, or null at the end of the response. */
+        JsonNode next() {
+            try {
+                String line = reader.readLine();
+                if (line == null) {
+                    return null;
+                }
+                JsonNode node = JSON.readTree(line);
+                contract.validateExtension("stream line", "ProcessStreamEvent", node);
+                return node;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
+    }
+
     static String enc(String s) {
         return java.net.URLEncoder.encode(s, StandardCharsets.UTF_8);
     }

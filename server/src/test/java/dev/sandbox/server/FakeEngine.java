@@ -10,6 +10,9 @@ import dev.sandbox.engine.agent.DirEntry;
 import dev.sandbox.engine.agent.DirListing;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
+import dev.sandbox.engine.agent.ProcessInfo;
+import dev.sandbox.engine.agent.ProcessOutput;
+import dev.sandbox.engine.agent.ProcessSignal;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -48,7 +51,8 @@ final class FakeEngine implements Engine {
 
     /**
      * Called at the start of every exec, writeFile, readFile, directory call ("exec", "write", "read", "list",
-     * "mkdir", "remove") and pause ("pause"), on the caller's thread: a test blocks there to hold a call in
+     * "mkdir", "remove"), process call ("process-start", "process-list", "process-signal", "process-read") and
+     * pause ("pause"), on the caller's thread: a test blocks there to hold a call in
      * flight, or throws to fail it.
      */
     interface Hook {
@@ -61,6 +65,11 @@ final class FakeEngine implements Engine {
 
     /** Directory calls fail as with an agent from before protocol version 2. */
     volatile boolean unsupportedDirs;
+    /** Process calls fail as with an agent from before protocol version 3. */
+    volatile boolean unsupportedProcesses;
+    /** Background processes running at once per sandbox (the agent's 64), and bytes kept per stream (1 MiB). */
+    volatile int maxProcesses = 64;
+    volatile int processBuffer = 1024 * 1024;
 
     void hook(Hook hook) {
         this.hook = hook;
@@ -214,6 +223,7 @@ final class FakeEngine implements Engine {
         /** Moves on each pause and close: a call that began in another life fails as the real agent's does. */
         private final java.util.concurrent.atomic.AtomicLong life = new java.util.concurrent.atomic.AtomicLong();
         private volatile String failure;
+        private FakeProcesses processes; // made at the first start: the engine's limits may change before
 
         /** Like the agent connection dropped under a call: CLOSED if a pause or close ran since it began. */
         private void sameLife(long began) {
@@ -472,6 +482,45 @@ final class FakeEngine implements Engine {
             }
         }
 
+        /** Background processes: host processes that live through pause/resume, as the guest's do. */
+        private FakeProcesses processes(String call) {
+            enter(call);
+            if (unsupportedProcesses) {
+                throw new AgentException(AgentException.Kind.UNSUPPORTED, call
+                        + ": the guest agent speaks protocol version 2; background processes need version 3");
+            }
+            synchronized (this) {
+                if (processes == null) {
+                    processes = new FakeProcesses(root, maxProcesses, processBuffer);
+                }
+                return processes;
+            }
+        }
+
+        @Override
+        public ProcessInfo startProcess(String cmd, List<String> args) {
+            return processes("process-start").start(cmd, args);
+        }
+
+        @Override
+        public List<ProcessInfo> listProcesses() {
+            return processes("process-list").list();
+        }
+
+        @Override
+        public boolean signalProcess(int pid, ProcessSignal signal) {
+            return processes("process-signal").signal(pid, signal);
+        }
+
+        @Override
+        public ProcessOutput readProcessOutput(int pid, long stdoutOffset, long stderrOffset, int maxBytes,
+                                               Duration wait) {
+            long began = life.get();
+            ProcessOutput o = processes("process-read").read(pid, stdoutOffset, stderrOffset, maxBytes, wait);
+            sameLife(began); // a pause during the wait drops the call, as the real connection does
+            return o;
+        }
+
         @Override
         public void pause() {
             requireRunning();
@@ -504,6 +553,11 @@ final class FakeEngine implements Engine {
         public void close() {
             life.incrementAndGet();
             state = State.STOPPED;
+            synchronized (this) {
+                if (processes != null) {
+                    processes.close();
+                }
+            }
             sandboxes.remove(spec.id());
             deleteTree(snapshotDir(spec.id()));
             deleteTree(root);

@@ -12,6 +12,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 
@@ -41,6 +42,7 @@ public final class AgentClient implements AutoCloseable {
     private final AgentExec execs;
     private final AgentFiles files;
     private final AgentDirs dirs;
+    private final AgentProcs procs;
     private final AgentMessage.HelloOk hello;
 
     /** Handshakes over {@code channel} with the default timeout. */
@@ -75,6 +77,7 @@ public final class AgentClient implements AutoCloseable {
             throw new AgentException(Kind.VERSION, "agent chose protocol version " + hello.version());
         }
         this.dirs = new AgentDirs(calls, hello.version());
+        this.procs = new AgentProcs(calls, hello.version());
     }
 
     /** Connects to an agent listening on a Unix socket ({@code sandbox-agent --unix PATH}). */
@@ -212,6 +215,28 @@ public final class AgentClient implements AutoCloseable {
     }
 
     /** The outcome of a clock sync: whether the guest clock was set, and what it said before. */
+    // ---- background processes (protocol version 3) ----
+
+    /** Starts a background process; answers once it runs (a command not found starts and exits 127). */
+    public ProcessInfo startProcess(String cmd, List<String> args, List<String> env, String cwd) {
+        return procs.start(cmd, args, env, cwd, defaultTimeout);
+    }
+
+    public List<ProcessInfo> listProcesses() {
+        return procs.list(defaultTimeout);
+    }
+
+    /** False when the process had already exited. AgentException NOT_FOUND for an unknown pid. */
+    public boolean signalProcess(int pid, ProcessSignal signal) {
+        return procs.signal(pid, signal, defaultTimeout);
+    }
+
+    /** Output from the offsets, waiting up to {@code wait} (at most 30 s) while there is nothing new. */
+    public ProcessOutput readProcessOutput(int pid, long stdoutOffset, long stderrOffset, int maxBytes,
+                                           Duration wait) {
+        return procs.read(pid, stdoutOffset, stderrOffset, maxBytes, wait, defaultTimeout);
+    }
+
     public record ClockSync(boolean applied, Instant previous) {}
 
     /** Sends the host's time; the agent sets CLOCK_REALTIME when it may (PID 1 or --privileged). */

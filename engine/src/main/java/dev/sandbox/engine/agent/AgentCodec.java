@@ -31,6 +31,14 @@ import dev.sandbox.engine.agent.AgentMessage.WriteData;
 import dev.sandbox.engine.agent.AgentMessage.WriteEnd;
 import dev.sandbox.engine.agent.AgentMessage.WriteOk;
 import dev.sandbox.engine.agent.AgentMessage.WriteOpen;
+import dev.sandbox.engine.agent.AgentMessage.Proc;
+import dev.sandbox.engine.agent.AgentMessage.ProcList;
+import dev.sandbox.engine.agent.AgentMessage.ProcOutput;
+import dev.sandbox.engine.agent.AgentMessage.ProcRead;
+import dev.sandbox.engine.agent.AgentMessage.ProcSignal;
+import dev.sandbox.engine.agent.AgentMessage.ProcStart;
+import dev.sandbox.engine.agent.AgentMessage.Procs;
+import dev.sandbox.engine.agent.AgentMessage.SignalOk;
 import dev.sandbox.engine.agent.AgentException.Kind;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
@@ -50,11 +58,19 @@ public final class AgentCodec {
     /** vsock port the agent listens on (VMADDR_CID_ANY in the guest). */
     public static final int VSOCK_PORT = 10000;
     public static final int MAGIC = 0x53425841; // "SBXA"
-    /** The highest protocol version this side speaks; 2 added LIST, MKDIR and REMOVE. */
-    public static final int PROTOCOL_VERSION = 2;
+    /** The highest protocol version this side speaks; 2 added LIST, MKDIR and REMOVE, 3 background processes. */
+    public static final int PROTOCOL_VERSION = 3;
     public static final int MIN_PROTOCOL_VERSION = 1;
     /** The first version with the directory requests. */
     public static final int DIRECTORIES_VERSION = 2;
+    /** The first version with background processes. */
+    public static final int PROCESSES_VERSION = 3;
+    /** Background processes one agent keeps: 64 running plus 16 exited (AGENT_MAX_PROCS + AGENT_MAX_EXITED). */
+    public static final int MAX_PROCS = 64 + 16;
+    /** Bytes of cmd + args of one background process (AGENT_MAX_PROC_ARGV). */
+    public static final int MAX_PROC_ARGV = 8192;
+    /** The fewest bytes one PROCS entry takes: pid, state, exit, signal, start, empty cmd, argc. */
+    private static final int MIN_PROC = 4 + 1 + 4 + 4 + 8 + 4 + 4;
     public static final int HEADER_SIZE = 12;
     public static final int MAX_PAYLOAD = 1024 * 1024;
     /** Data frames (output, file content) carry at most this many bytes. */
@@ -99,6 +115,28 @@ public final class AgentCodec {
             case ListDir l -> w.str(l.path()).u32(l.maxEntries());
             case Mkdir m2 -> w.str(m2.path()).u32(m2.mode());
             case Remove r -> w.str(r.path()).u32(r.flags());
+            case ProcStart p -> {
+                w.str(p.cmd()).u32(p.args().size());
+                p.args().forEach(w::str);
+                w.u32(p.env().size());
+                p.env().forEach(w::str);
+                w.str(p.cwd());
+            }
+            case ProcList ignored -> {}
+            case ProcSignal p -> w.u32(p.pid()).u32(p.signal());
+            case ProcRead p -> w.u32(p.pid()).u64(p.stdoutOffset()).u64(p.stderrOffset()).u32(p.maxBytes())
+                    .u32(p.waitMs());
+            case Procs p -> {
+                w.u32(p.procs().size());
+                for (Proc e : p.procs()) {
+                    w.u32(e.pid()).u8(e.state()).u32(e.exitCode()).u32(e.signal()).u64(e.startedMillis())
+                            .str(e.cmd()).u32(e.args().size());
+                    e.args().forEach(w::str);
+                }
+            }
+            case SignalOk o -> w.u8(o.delivered() ? 1 : 0);
+            case ProcOutput o -> w.u64(o.stdoutOffset()).blob(o.stdout()).u64(o.stderrOffset()).blob(o.stderr())
+                    .u8(o.exited() ? 1 : 0).u32(o.exitCode()).u32(o.signal());
             case DirEntries d -> {
                 w.u32(d.entries().size());
                 for (Entry e : d.entries()) {
@@ -214,6 +252,13 @@ public final class AgentCodec {
                 case 0x0C -> new ListDir(str(b), b.getInt());
                 case 0x0D -> new Mkdir(str(b), b.getInt());
                 case 0x0E -> new Remove(str(b), b.getInt());
+                case 0x10 -> new ProcStart(str(b), strs(b), strs(b), str(b));
+                case 0x11 -> new ProcList();
+                case 0x12 -> new ProcSignal(b.getInt(), b.getInt());
+                case 0x13 -> new ProcRead(b.getInt(), b.getLong(), b.getLong(), b.getInt(), b.getInt());
+                case 0x90 -> new Procs(procs(b));
+                case 0x91 -> new SignalOk(bool(b));
+                case 0x92 -> procOutput(b);
                 case 0x81 -> new HelloOk(u16(b), str(b), b.getInt(), b.getInt());
                 case 0x82 -> new Pong(rest(b));
                 case 0x83 -> new Stdout(rest(b));
@@ -319,6 +364,50 @@ public final class AgentCodec {
             out.add(new Entry(new String(name, StandardCharsets.UTF_8), kind, mode, size, seconds, nanos));
         }
         return out;
+    }
+
+    /** A PROCS payload: at most {@link #MAX_PROCS} entries, each within the agent's own bounds. */
+    private static List<Proc> procs(ByteBuffer b) {
+        long n = Integer.toUnsignedLong(b.getInt());
+        if (n > b.remaining() / MIN_PROC) {
+            throw new BufferUnderflowException();
+        }
+        if (n > MAX_PROCS) {
+            throw protocol(n + " background processes listed, at most " + MAX_PROCS + " exist");
+        }
+        List<Proc> out = new ArrayList<>((int) n);
+        for (long i = 0; i < n; i++) {
+            int pid = b.getInt();
+            int state = b.get() & 0xFF;
+            int exitCode = b.getInt();
+            int signal = b.getInt();
+            long started = b.getLong();
+            byte[] cmd = blob(b);
+            List<String> args = strs(b);
+            long argv = cmd.length;
+            for (String a : args) {
+                argv += a.length();
+            }
+            if (pid <= 1 || (state != Proc.RUNNING && state != Proc.EXITED) || cmd.length == 0
+                    || argv > MAX_PROC_ARGV * 4L) { // chars, not bytes: a loose bound, only against a runaway guest
+                throw protocol("background process entry out of bounds (pid " + Integer.toUnsignedString(pid)
+                        + ", state " + state + ")");
+            }
+            out.add(new Proc(pid, state, exitCode, signal, started, new String(cmd, StandardCharsets.UTF_8), args));
+        }
+        return out;
+    }
+
+    private static ProcOutput procOutput(ByteBuffer b) {
+        long outOff = b.getLong();
+        byte[] out = blob(b);
+        long errOff = b.getLong();
+        byte[] err = blob(b);
+        ProcOutput o = new ProcOutput(outOff, out, errOff, err, bool(b), b.getInt(), b.getInt());
+        if (out.length > CHUNK || err.length > CHUNK || outOff < 0 || errOff < 0) {
+            throw protocol("process output chunk out of bounds");
+        }
+        return o;
     }
 
     private static AgentException protocol(String message) {

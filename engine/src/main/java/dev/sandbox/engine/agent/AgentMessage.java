@@ -125,6 +125,42 @@ public sealed interface AgentMessage {
         }
     }
 
+    /** Version 3: starts a background process ({@code env} entries {@code KEY=VALUE}; {@code cwd} "" is "/"). */
+    record ProcStart(String cmd, List<String> args, List<String> env, String cwd) implements Request {
+        public ProcStart {
+            args = List.copyOf(args);
+            env = List.copyOf(env);
+        }
+
+        public int type() {
+            return 0x10;
+        }
+    }
+
+    /** Version 3: lists the background processes. */
+    record ProcList() implements Request {
+        public int type() {
+            return 0x11;
+        }
+    }
+
+    /** Version 3: sends {@code signal} (1, 2, 9 or 15) to the process group of {@code pid}. */
+    record ProcSignal(int pid, int signal) implements Request {
+        public int type() {
+            return 0x12;
+        }
+    }
+
+    /**
+     * Version 3: output of {@code pid} from the two byte offsets, at most {@code maxBytes} per stream, waiting up
+     * to {@code waitMs} when there is nothing new.
+     */
+    record ProcRead(int pid, long stdoutOffset, long stderrOffset, int maxBytes, int waitMs) implements Request {
+        public int type() {
+            return 0x13;
+        }
+    }
+
     // ---- replies ----
 
     record HelloOk(int version, String agentVersion, int maxPayload, int flags) implements Final {
@@ -235,6 +271,44 @@ public sealed interface AgentMessage {
     record RemoveOk(long removed) implements Final {
         public int type() {
             return 0x8F;
+        }
+    }
+
+    /**
+     * One background process as PROCS lists it: {@code state} {@link #RUNNING} or {@link #EXITED}; exit code and
+     * signal as in {@link Exit} (0 while running); started in Unix milliseconds.
+     */
+    record Proc(int pid, int state, int exitCode, int signal, long startedMillis, String cmd, List<String> args) {
+        public static final int RUNNING = 1, EXITED = 2;
+
+        public Proc {
+            args = List.copyOf(args);
+        }
+    }
+
+    /** The answer to PROC_START (the new process alone) and PROC_LIST (every one). */
+    record Procs(List<Proc> procs) implements Final {
+        public Procs {
+            procs = List.copyOf(procs);
+        }
+
+        public int type() {
+            return 0x90;
+        }
+    }
+
+    /** {@code delivered} is false when the process had exited already. */
+    record SignalOk(boolean delivered) implements Final {
+        public int type() {
+            return 0x91;
+        }
+    }
+
+    /** Output from the offsets given (later ones than asked when older bytes were dropped). */
+    record ProcOutput(long stdoutOffset, byte[] stdout, long stderrOffset, byte[] stderr, boolean exited,
+                      int exitCode, int signal) implements Final {
+        public int type() {
+            return 0x92;
         }
     }
 

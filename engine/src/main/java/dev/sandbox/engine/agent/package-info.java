@@ -13,7 +13,10 @@
  * ({@link dev.sandbox.engine.agent.ExecListener}, {@link dev.sandbox.engine.agent.ExecExit}) or collected
  * ({@link dev.sandbox.engine.agent.ExecResult}), file write from an {@code InputStream} and read to an
  * {@code OutputStream}, directory list/mkdir/remove ({@link dev.sandbox.engine.agent.DirListing}, protocol version 2;
- * a version 1 agent gets UNSUPPORTED), ping, clock sync, entropy and quiesce; every call has a timeout, and every failure is an
+ * a version 1 agent gets UNSUPPORTED), background processes
+ * ({@link dev.sandbox.engine.agent.ProcessInfo}, {@link dev.sandbox.engine.agent.ProcessOutput},
+ * {@link dev.sandbox.engine.agent.ProcessSignal}, protocol version 3: they belong to the agent, not to a connection),
+ * ping, clock sync, entropy and quiesce; every call has a timeout, and every failure is an
  * {@link dev.sandbox.engine.agent.AgentException} with a {@link dev.sandbox.engine.agent.AgentException.Kind}.
  */
 package dev.sandbox.engine.agent;

@@ -8,12 +8,16 @@ import dev.sandbox.engine.agent.DirListing;
 import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
+import dev.sandbox.engine.agent.ProcessInfo;
+import dev.sandbox.engine.agent.ProcessOutput;
+import dev.sandbox.engine.agent.ProcessSignal;
 import dev.sandbox.engine.vmm.vstate.StopReason;
 
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -165,6 +169,30 @@ final class KvmSandbox implements Sandbox {
     @Override
     public long remove(String path, boolean recursive) {
         return onAgent("remove", a -> a.remove(path, recursive, REMOVE_TIMEOUT));
+    }
+
+    // Background processes: each call goes to the agent connection of the moment, so a resume (a new connection)
+    // changes nothing for them; the processes and their output live in the guest.
+    @Override
+    public ProcessInfo startProcess(String cmd, List<String> args) {
+        return onAgent("startProcess", a -> a.startProcess(cmd, args, List.of(), ""));
+    }
+
+    @Override
+    public List<ProcessInfo> listProcesses() {
+        return onAgent("listProcesses", AgentClient::listProcesses);
+    }
+
+    @Override
+    public boolean signalProcess(int pid, ProcessSignal signal) {
+        return onAgent("signalProcess", a -> a.signalProcess(pid, signal));
+    }
+
+    @Override
+    public ProcessOutput readProcessOutput(int pid, long stdoutOffset, long stderrOffset, int maxBytes,
+                                           Duration wait) {
+        return onAgent("readProcessOutput", a -> a.readProcessOutput(pid, stdoutOffset, stderrOffset, maxBytes,
+                wait));
     }
 
     /** Round trip to the agent. */

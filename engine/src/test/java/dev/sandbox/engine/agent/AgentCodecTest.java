@@ -69,6 +69,11 @@ class AgentCodecTest {
             new Entry("sub", 2, 0755, 4096, 1700000001L, 0),
             new Entry("link", 3, 0777, 5, -1L, 999999999));
 
+    private static final List<AgentMessage.Proc> PROCS = List.of(
+            new AgentMessage.Proc(42, AgentMessage.Proc.RUNNING, 0, 0, 1700000000123L, "sh",
+                    List.of("-c", "echo tick")),
+            new AgentMessage.Proc(7, AgentMessage.Proc.EXITED, 143, 15, 1700000000000L, "sleep", List.of("9")));
+
     /** The values of every fixture, as the README lists them. */
     static Stream<Arguments> fixtures() {
         return Stream.of(
@@ -94,6 +99,17 @@ class AgentCodecTest {
                 Arguments.of("mkdir_ok", 9, new MkdirOk(true)),
                 Arguments.of("remove_ok", 10, new RemoveOk(4)),
                 Arguments.of("error_not_empty", 10, new Failure(12, 39, "remove /tmp/a: Directory not empty")),
+                Arguments.of("hello_v3", 0, new Hello(0x53425841, 1, 3)),
+                Arguments.of("proc_start", 11, new AgentMessage.ProcStart("sh", List.of("-c", "echo tick"),
+                        List.of("A=1"), "/tmp")),
+                Arguments.of("proc_list", 12, new AgentMessage.ProcList()),
+                Arguments.of("proc_signal", 13, new AgentMessage.ProcSignal(42, 15)),
+                Arguments.of("proc_read", 14, new AgentMessage.ProcRead(42, 5, 0, 65536, 1000)),
+                Arguments.of("hello_ok_v3", 0, new HelloOk(3, "sandbox-agent 0.3.0", 1048576, 1)),
+                Arguments.of("procs", 12, new AgentMessage.Procs(PROCS)),
+                Arguments.of("signal_ok", 13, new AgentMessage.SignalOk(true)),
+                Arguments.of("proc_output", 14, new AgentMessage.ProcOutput(5, b("tick 1\n"), 0, new byte[0], true,
+                        143, 15)),
                 Arguments.of("hello_ok", 0, new HelloOk(1, "sandbox-agent 0.1.0", 1048576, 1)),
                 Arguments.of("pong", 1, new Pong(b("ping"))),
                 Arguments.of("stdout", 2, new Stdout(b("hi\n"))),
@@ -182,6 +198,60 @@ class AgentCodecTest {
         assertEquals(AgentException.Kind.EXISTS, new Failure(11, 17, "x").toException().kind());
     }
 
+    @Test
+    void processFieldsMatch() throws IOException {
+        AgentMessage.Procs p = assertInstanceOf(AgentMessage.Procs.class,
+                AgentCodec.decode(ByteBuffer.wrap(fixture("procs"))).message());
+        assertEquals(PROCS, p.procs());
+        ProcessInfo running = ProcessInfo.of(p.procs().get(0));
+        assertEquals(new ProcessInfo(42, "sh", List.of("-c", "echo tick"), true, 0, 0,
+                java.time.Instant.ofEpochMilli(1700000000123L)), running);
+        ProcessInfo exited = ProcessInfo.of(p.procs().get(1));
+        assertEquals(false, exited.running());
+        assertEquals(143, exited.exitCode());
+        assertEquals(15, exited.signal());
+        AgentMessage.ProcOutput o = assertInstanceOf(AgentMessage.ProcOutput.class,
+                AgentCodec.decode(ByteBuffer.wrap(fixture("proc_output"))).message());
+        assertEquals(5, o.stdoutOffset());
+        assertArrayEquals(b("tick 1\n"), o.stdout());
+        assertEquals(0, o.stderr().length);
+        assertEquals(true, o.exited());
+        assertEquals(143, o.exitCode());
+        assertEquals(new AgentMessage.ProcRead(42, 5, 0, 65536, 1000),
+                AgentCodec.decode(ByteBuffer.wrap(fixture("proc_read"))).message());
+        assertEquals(ProcessSignal.TERM, ProcessSignal.parse("TERM").orElseThrow());
+        assertEquals(15, ProcessSignal.TERM.number());
+        assertEquals(true, ProcessSignal.parse("SIGTERM").isEmpty());
+        assertEquals(true, ProcessSignal.parse("term").isEmpty());
+    }
+
+    /** Process entries and output a guest must not get past the codec. */
+    @ParameterizedTest
+    @ValueSource(strings = {"pid0", "pid1", "state0", "state3", "emptycmd", "count", "bigchunk"})
+    void refusesBadProcessReplies(String how) {
+        AgentMessage m;
+        if (how.equals("bigchunk")) {
+            m = new AgentMessage.ProcOutput(0, new byte[AgentCodec.CHUNK + 1], 0, new byte[0], false, 0, 0);
+        } else if (how.equals("count")) {
+            List<AgentMessage.Proc> many = new java.util.ArrayList<>();
+            for (int i = 0; i <= AgentCodec.MAX_PROCS; i++) {
+                many.add(new AgentMessage.Proc(100 + i, 1, 0, 0, 0, "x", List.of()));
+            }
+            m = new AgentMessage.Procs(many);
+        } else {
+            m = new AgentMessage.Procs(List.of(new AgentMessage.Proc(
+                    how.equals("pid0") ? 0 : how.equals("pid1") ? 1 : 42,
+                    how.equals("state0") ? 0 : how.equals("state3") ? 3 : 1, 0, 0, 0,
+                    how.equals("emptycmd") ? "" : "sh", List.of())));
+        }
+        ByteBuffer frame = AgentCodec.encode(9, m);
+        assertEquals(AgentException.Kind.PROTOCOL,
+                assertThrows(AgentException.class, () -> AgentCodec.decode(frame)).kind(), how);
+        // the same frame with sound values decodes: the test is about the one bad field
+        AgentCodec.decode(AgentCodec.encode(9, new AgentMessage.Procs(List.of(
+                new AgentMessage.Proc(42, 1, 0, 0, 0, "sh", List.of())))));
+    }
+
     /** Entries a guest must not get past the codec: bad names, kinds, modes, nanos, counts. */
     @ParameterizedTest
     @ValueSource(strings = {"", "a/b", "nul", "long", "kind0", "kind5", "mode", "nanos", "count"})
@@ -214,7 +284,7 @@ class AgentCodecTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"malformed_oversize", "malformed_reserved", "malformed_exec_truncated",
-            "malformed_trailing", "malformed_list_truncated"})
+            "malformed_trailing", "malformed_list_truncated", "malformed_proc_read_truncated"})
     void refusesMalformed(String name) throws IOException {
         byte[] bytes = fixture(name);
         AgentException e = assertThrows(AgentException.class, () -> {

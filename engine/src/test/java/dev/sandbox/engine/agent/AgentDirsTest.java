@@ -62,9 +62,9 @@ class AgentDirsTest {
     }
 
     @Test
-    void negotiatesVersionTwo() {
-        assertEquals(2, client.protocolVersion());
-        assertEquals("sandbox-agent 0.2.0", client.agentVersion());
+    void negotiatesTheHighestVersion() {
+        assertEquals(3, client.protocolVersion());
+        assertEquals("sandbox-agent 0.3.0", client.agentVersion());
     }
 
     @Test
