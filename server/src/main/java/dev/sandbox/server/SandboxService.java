@@ -283,6 +283,7 @@ final class SandboxService implements AutoCloseable {
         Gate gate = gate(id);
         Gate.Pass pass = gate.enter(id, what, exec);
         try {
+            requireRunning(id, what);  // a whole pause may have run between the first check and the pass
             Sandbox vm = vm(require(id));
             T result = op.apply(vm);
             touch(id);  // only a call that worked is activity: failures must not keep a sandbox from the reaper
@@ -302,7 +303,10 @@ final class SandboxService implements AutoCloseable {
      * stands as it is.
      */
     private RuntimeException conflictOr(String id, String what, Gate gate, Gate.Pass pass, RuntimeException e) {
-        if (e instanceof EngineException x && x.kind() != EngineException.Kind.VM_FAILED) {
+        // INVALID_STATE from the engine: the call got past the gate just before a pause shut it and reached the VM
+        // after the pause (a drain grace that ran out): the same race as a dropped connection
+        if (e instanceof EngineException x && x.kind() != EngineException.Kind.VM_FAILED
+                && x.kind() != EngineException.Kind.INVALID_STATE) {
             return e;
         }
         if (e instanceof AgentException x && (x.errno() != 0 || x.kind() != AgentException.Kind.CLOSED

@@ -184,8 +184,18 @@ class ProcessesApiTest {
             try (ApiClient.StreamedLines lines = api.streamProcess(id, pid)) {
                 assertEquals("stdout", lines.next().get("type").asText());
             }
-            Thread.sleep(2000); // the next writes fail: the stream ends
+            // The server sees the client gone at a write that fails; then its reads stop. How soon depends on the
+            // machine's load, so: wait (at most 60 s) for the count to hold still for 2 s, then for 2 s more.
             int after = reads.get();
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline) {
+                Thread.sleep(2000);
+                int now = reads.get();
+                if (now == after) {
+                    break;
+                }
+                after = now;
+            }
             Thread.sleep(2000);
             assertEquals(after, reads.get(), "no reads after the client left");
             assertTrue(after > 0);
