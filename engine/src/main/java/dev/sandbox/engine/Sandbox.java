@@ -1,5 +1,7 @@
 package dev.sandbox.engine;
 
+import dev.sandbox.engine.agent.ExecExit;
+import dev.sandbox.engine.agent.ExecListener;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 
@@ -34,6 +36,25 @@ public interface Sandbox extends AutoCloseable {
     State state();
 
     ExecResult exec(ExecRequest request);
+
+    /**
+     * Runs a command, handing its output to {@code listener} as it comes; returns when it exited. The listener runs
+     * on the agent connection's reader thread: while it blocks, the guest's writes (and so the command) wait for
+     * it, and so does every other call on that sandbox's connection. Interrupting the calling thread cancels the
+     * command (its process group is killed). This default collects the output first, for implementations that
+     * cannot stream.
+     */
+    default ExecExit exec(ExecRequest request, ExecListener listener) {
+        ExecResult r = exec(request);
+        if (r.stdout().length > 0) {
+            listener.stdout(r.stdout());
+        }
+        if (r.stderr().length > 0) {
+            listener.stderr(r.stderr());
+        }
+        return new ExecExit(r.exitCode(), r.signal(), r.timedOut(), r.stdoutTruncated(), r.stderrTruncated(),
+                r.duration());
+    }
 
     /** Streams {@code content} to {@code path} (absolute) in the guest; the file appears whole or not at all. */
     void writeFile(String path, InputStream content, int mode);

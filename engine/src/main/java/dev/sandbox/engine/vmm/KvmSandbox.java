@@ -5,6 +5,8 @@ import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentClient;
 import dev.sandbox.engine.agent.AgentException;
+import dev.sandbox.engine.agent.ExecExit;
+import dev.sandbox.engine.agent.ExecListener;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.vmm.vstate.StopReason;
@@ -125,6 +127,11 @@ final class KvmSandbox implements Sandbox {
     @Override
     public ExecResult exec(ExecRequest request) {
         return onAgent("exec", a -> a.exec(request));
+    }
+
+    @Override
+    public ExecExit exec(ExecRequest request, ExecListener listener) {
+        return onAgent("exec", a -> a.exec(request, listener));
     }
 
     @Override
