@@ -55,20 +55,22 @@ public final class SandboxServer implements AutoCloseable {
 
     private void routing(HttpRouting.Builder routing, ServerConfig config, Json json, ErrorMapper errors,
                          ApiKeys keys) {
+        Metrics metrics = new Metrics();
         routing.addFilter(new AccessLog())
+                .addFilter(new MetricsFilter(metrics))
                 .addFilter(new ApiKeyFilter(keys))
                 .error(Throwable.class, errors::handle)  // Errors too: a LinkageError must not become text/plain
-                .register(new SystemService(sandboxes, json))
+                .register(new SystemService(sandboxes, json, metrics))
                 .register("/v1/sandboxes", new SandboxesService(sandboxes, json))
-                .register("/v1/sandboxes", new ExecService(sandboxes, json, config.maxExecTimeoutSec()))
+                .register("/v1/sandboxes", new ExecService(sandboxes, json, config.maxExecTimeoutSec(), metrics))
                 .register("/v1/sandboxes", new FilesService(sandboxes, json, config.maxFileBytes(),
-                        config.dataDir().resolve("uploads")))
+                        config.dataDir().resolve("uploads"), metrics))
                 .any(SandboxServer::noRoute);
     }
 
     /** Paths the API serves with some method: another method on them is a 405, anything else a 404. */
     private static final Pattern KNOWN_PATHS = Pattern.compile(
-            "/health|/openapi\\.yaml|/openapi-extensions\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|pause|resume|files/write|files/read))?");
+            "/health|/metrics|/openapi\\.yaml|/openapi-extensions\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|exec/stream|pause|resume|files/write|files/read))?");
 
     private static void noRoute(ServerRequest req, ServerResponse res) {
         String path = req.prologue().uriPath().path();
