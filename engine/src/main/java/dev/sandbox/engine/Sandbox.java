@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * One running microVM. Thread-safe: many execs and file transfers may run at once. {@link #close()} destroys it
@@ -80,6 +81,14 @@ public interface Sandbox extends AutoCloseable {
      * it fail with INVALID_STATE until {@link #resume()}.
      */
     void pause();
+
+    /**
+     * Bytes the last successful {@link #pause()} wrote (VM state plus guest memory data; a restored VM writes only
+     * the pages it changed), or empty when it has not paused or the implementation does not tell.
+     */
+    default OptionalLong lastSnapshotBytes() {
+        return OptionalLong.empty();
+    }
 
     /** Restores the VM from its snapshot; files and processes are as they were, the guest clock is current. */
     void resume();

@@ -16,6 +16,7 @@ import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -51,6 +52,8 @@ final class KvmSandbox implements Sandbox {
     /** Why a pause or resume broke the sandbox, or null. */
     private volatile String failure;
     private volatile boolean closed;
+    /** What the last pause wrote, -1 before one. */
+    private volatile long lastSnapshotBytes = -1;
 
     KvmSandbox(SandboxSpec spec, Live live, Snapshots snapshots, Duration bootTime, Consumer<KvmSandbox> onClose) {
         this.spec = spec;
@@ -171,6 +174,7 @@ final class KvmSandbox implements Sandbox {
         try {
             Snapshots.Saved saved = snapshots.save(spec, l);
             live = null;
+            lastSnapshotBytes = saved.stateBytes() + saved.memoryDataBytes();
             LOG.log(System.Logger.Level.INFO, "paused {0} in {1} ms: {2}", id(), (System.nanoTime() - t0) / 1_000_000,
                     saved);
         } catch (Snapshots.SaveFailed e) {
@@ -202,6 +206,12 @@ final class KvmSandbox implements Sandbox {
         long t0 = System.nanoTime();
         live = snapshots.restore(spec);
         LOG.log(System.Logger.Level.INFO, "resumed {0} in {1} ms", id(), (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    @Override
+    public OptionalLong lastSnapshotBytes() {
+        long n = lastSnapshotBytes;
+        return n < 0 ? OptionalLong.empty() : OptionalLong.of(n);
     }
 
     @Override
