@@ -5,6 +5,8 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -18,6 +20,7 @@ import java.io.UncheckedIOException;
 final class ExecService implements HttpService {
 
     static final String NDJSON = "application/x-ndjson";
+    private static final Logger LOG = LoggerFactory.getLogger(ExecService.class);
 
     private final SandboxService sandboxes;
     private final Json json;
@@ -72,7 +75,8 @@ final class ExecService implements HttpService {
             Thread.currentThread().interrupt();
             throw new UncheckedIOException(new InterruptedIOException("exec/stream interrupted"));
         } catch (IOException e) {
-            throw new UncheckedIOException("exec/stream: the client went away", e);
+            // The client went away: the stream is closed (the command killed, the gate left); nobody to answer.
+            LOG.info("exec/stream in {}: the client went away ({})", id, e.toString());
         } finally {
             metrics.exec("exec_stream", switch (last) {
                 case ExecStream.Exit x when x.timedOut() -> "timed_out";

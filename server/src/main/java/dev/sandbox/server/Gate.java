@@ -90,14 +90,25 @@ final class Gate {
         }
     }
 
-    /** Shuts the door for {@code why} and waits up to {@code grace} for the calls inside to finish. */
+    /**
+     * Shuts the door for {@code why}, tells the calls that watch for it (streams, which then end themselves), and
+     * waits up to {@code grace} for the calls inside to finish.
+     */
     void shut(String why, Duration grace) {
+        shut(why, grace, true);
+    }
+
+    /**
+     * As {@link #shut(String, Duration)}; {@code tellWatchers} false leaves streams alone, for a step that goes
+     * ahead only if nobody is inside (the reaper).
+     */
+    void shut(String why, Duration grace, boolean tellWatchers) {
         long deadline = System.nanoTime() + grace.toNanos();
         List<Pass> toTell;
         synchronized (lock) {
             shutFor = why;
             generation++;
-            toTell = new ArrayList<>(watching);
+            toTell = tellWatchers ? new ArrayList<>(watching) : List.of();
         }
         for (Pass p : toTell) {  // outside the lock: a watcher may take its own locks
             p.onShut().accept(why);

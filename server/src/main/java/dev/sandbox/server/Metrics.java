@@ -27,27 +27,52 @@ final class Metrics {
     record ExecKey(String endpoint, String result) {
     }
 
-    /** A fixed-bucket histogram; bucket i counts observations up to BUCKETS[i] (not cumulative until rendered). */
+    /** Snapshot size buckets in bytes: 1 MiB to 16 GiB by fours (a clone's delta is small, a cold VM's base large). */
+    static final double[] SNAPSHOT_BUCKETS = {1L << 20, 4L << 20, 16L << 20, 64L << 20, 256L << 20, 1L << 30,
+        4L << 30, 16L << 30};
+
+    /** A fixed-bucket histogram; bucket i counts observations up to bounds[i] (not cumulative until rendered). */
     private static final class Histogram {
-        final LongAdder[] buckets = new LongAdder[BUCKETS.length];
+        final double[] bounds;
+        final LongAdder[] buckets;
         final LongAdder count = new LongAdder();
         final DoubleAdder sum = new DoubleAdder();
 
-        Histogram() {
+        Histogram(double[] bounds) {
+            this.bounds = bounds;
+            this.buckets = new LongAdder[bounds.length];
             for (int i = 0; i < buckets.length; i++) {
                 buckets[i] = new LongAdder();
             }
         }
 
-        void observe(double seconds) {
-            for (int i = 0; i < BUCKETS.length; i++) {
-                if (seconds <= BUCKETS[i]) {
+        void observe(double value) {
+            for (int i = 0; i < bounds.length; i++) {
+                if (value <= bounds[i]) {
                     buckets[i].increment();
                     break;
                 }
             }
             count.increment();
-            sum.add(seconds);
+            sum.add(value);
+        }
+
+        /** The _bucket, _sum and _count lines of one series; {@code labels} without braces. */
+        void render(StringBuilder out, String name, String labels) {
+            String sep = labels.isEmpty() ? "" : ",";
+            long cumulative = 0;
+            for (int i = 0; i < bounds.length; i++) {
+                cumulative += buckets[i].sum();
+                out.append(name).append("_bucket{").append(labels).append(sep).append("le=\"")
+                        .append(number(bounds[i])).append("\"} ").append(cumulative).append('\n');
+            }
+            long n = count.sum();
+            out.append(name).append("_bucket{").append(labels).append(sep).append("le=\"+Inf\"} ").append(n)
+                    .append('\n');
+            out.append(name).append("_sum").append(labels.isEmpty() ? "" : "{" + labels + "}").append(' ')
+                    .append(number(sum.sum())).append('\n');
+            out.append(name).append("_count").append(labels.isEmpty() ? "" : "{" + labels + "}").append(' ')
+                    .append(n).append('\n');
         }
     }
 
@@ -55,10 +80,11 @@ final class Metrics {
     private final Map<ExecKey, LongAdder> execs = new ConcurrentHashMap<>();
     private final LongAdder uploadBytes = new LongAdder();
     private final LongAdder downloadBytes = new LongAdder();
+    private final Histogram snapshots = new Histogram(SNAPSHOT_BUCKETS);
 
     void request(String method, String path, int status, long nanos) {
         RequestKey key = new RequestKey(method(method), route(path), status / 100 + "xx");
-        requests.computeIfAbsent(key, k -> new Histogram()).observe(nanos / 1e9);
+        requests.computeIfAbsent(key, k -> new Histogram(BUCKETS)).observe(nanos / 1e9);
     }
 
     /** {@code endpoint} exec or exec_stream; {@code result} exited, timed_out or error. */
@@ -72,6 +98,11 @@ final class Metrics {
 
     void downloaded(long bytes) {
         downloadBytes.add(bytes);
+    }
+
+    /** What a pause wrote to disk. */
+    void snapshot(long bytes) {
+        snapshots.observe(bytes);
     }
 
     /** The route template a path matches ({@code /v1/sandboxes/{id}/exec}), or "unmatched". */
@@ -110,20 +141,8 @@ final class Metrics {
         head(out, "sandbox_http_request_duration_seconds", "histogram",
                 "HTTP request latency (to the end of the response body) by method, route template and status class");
         for (RequestKey k : keys) {
-            Histogram h = requests.get(k);
-            long cumulative = 0;
-            for (int i = 0; i < BUCKETS.length; i++) {
-                cumulative += h.buckets[i].sum();
-                out.append("sandbox_http_request_duration_seconds_bucket").append(labels(k, number(BUCKETS[i])))
-                        .append(' ').append(cumulative).append('\n');
-            }
-            long count = h.count.sum();
-            out.append("sandbox_http_request_duration_seconds_bucket").append(labels(k, "+Inf")).append(' ')
-                    .append(count).append('\n');
-            out.append("sandbox_http_request_duration_seconds_sum").append(labels(k, null)).append(' ')
-                    .append(number(h.sum.sum())).append('\n');
-            out.append("sandbox_http_request_duration_seconds_count").append(labels(k, null)).append(' ')
-                    .append(count).append('\n');
+            String l = labels(k, null);
+            requests.get(k).render(out, "sandbox_http_request_duration_seconds", l.substring(1, l.length() - 1));
         }
 
         head(out, "sandbox_file_bytes_total", "counter", "Bytes moved by file uploads and downloads");
@@ -137,6 +156,9 @@ final class Metrics {
                 .forEach(e -> out.append("sandbox_execs_total{endpoint=\"").append(e.getKey().endpoint())
                         .append("\",result=\"").append(e.getKey().result()).append("\"} ")
                         .append(e.getValue().sum()).append('\n'));
+        head(out, "sandbox_snapshot_bytes", "histogram",
+                "Bytes each pause wrote (VM state plus guest memory data; a restored VM writes only what it changed)");
+        snapshots.render(out, "sandbox_snapshot_bytes", "");
         return out.toString();
     }
 

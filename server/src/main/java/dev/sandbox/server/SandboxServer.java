@@ -61,7 +61,7 @@ public final class SandboxServer implements AutoCloseable {
                 .addFilter(new ApiKeyFilter(keys))
                 .error(Throwable.class, errors::handle)  // Errors too: a LinkageError must not become text/plain
                 .register(new SystemService(sandboxes, json, metrics))
-                .register("/v1/sandboxes", new SandboxesService(sandboxes, json))
+                .register("/v1/sandboxes", new SandboxesService(sandboxes, json, metrics))
                 .register("/v1/sandboxes", new ExecService(sandboxes, json, config.maxExecTimeoutSec(), metrics))
                 .register("/v1/sandboxes", new FilesService(sandboxes, json, config.maxFileBytes(),
                         config.dataDir().resolve("uploads"), metrics))

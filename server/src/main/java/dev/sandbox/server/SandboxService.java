@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
@@ -43,7 +44,7 @@ final class SandboxService implements AutoCloseable {
     /** Transfers get 30 s plus a second per MiB: 100 MiB may take 130 s, a slow client's pace (1 MiB/s). */
     static final Duration TRANSFER_BASE = Duration.ofSeconds(30);
     static final long MIN_TRANSFER_BYTES_PER_SEC = 1024 * 1024;
-    /** A directory check is one agent round trip; a cwd that makes the agent wait (a FIFO) is no directory. */
+    /** A directory check is one agent round trip; past this, the agent's own check at exec decides. */
     static final Duration CWD_CHECK_TIMEOUT = Duration.ofSeconds(5);
 
     private final Engine engine;
@@ -75,6 +76,11 @@ final class SandboxService implements AutoCloseable {
 
     int recordCount() {
         return store.size();
+    }
+
+    /** What the sandbox's last pause wrote, if the engine tells. */
+    OptionalLong lastSnapshotBytes(String id) {
+        return engine.find(id).map(Sandbox::lastSnapshotBytes).orElse(OptionalLong.empty());
     }
 
     /** Records by status, as the store has them (no VM is asked: a scrape changes nothing). */
@@ -278,12 +284,13 @@ final class SandboxService implements AutoCloseable {
             vm.readFile(cwd, OutputStream.nullOutputStream(), 0, CWD_CHECK_TIMEOUT);
         } catch (AgentException e) {
             switch (e.kind()) {
-                case IS_DIRECTORY -> {
+                // A slow guest (or a FIFO) is no proof either way: the agent's own check at exec then decides.
+                case IS_DIRECTORY, TIMEOUT -> {
                     return;
                 }
                 case NOT_FOUND -> throw ApiError.BAD_REQUEST.exception("cwd " + cwd
                         + ": no such directory in the sandbox");
-                case TOO_LARGE, TIMEOUT -> throw ApiError.BAD_REQUEST.exception("cwd " + cwd + ": not a directory");
+                case TOO_LARGE -> throw ApiError.BAD_REQUEST.exception("cwd " + cwd + ": not a directory");
                 case INVALID -> throw ApiError.BAD_REQUEST.exception("cwd " + cwd + ": not a directory ("
                         + e.getMessage() + ")");
                 default -> throw e;
@@ -296,8 +303,9 @@ final class SandboxService implements AutoCloseable {
     private static RuntimeException missingCwd(ExecCommand cmd, AgentException e) {
         if (cmd.cwd() != null && (e.kind() == AgentException.Kind.NOT_FOUND
                 || e.kind() == AgentException.Kind.INVALID && e.getMessage().contains("working directory"))) {
-            return ApiError.BAD_REQUEST.exception("cwd " + cmd.cwd() + ": " + (e.kind() == AgentException.Kind.NOT_FOUND
-                    ? "no such directory in the sandbox" : "not a directory"));
+            boolean missing = e.kind() == AgentException.Kind.NOT_FOUND;
+            return ApiError.BAD_REQUEST.exception("cwd " + cmd.cwd() + ": "
+                    + (missing ? "no such directory in the sandbox" : "not a directory"));
         }
         return e;
     }
@@ -469,7 +477,7 @@ final class SandboxService implements AutoCloseable {
             if (idle && fresh.status() == Status.RUNNING && busy(id) == 0
                     && fresh.idleSince().plusSeconds(fresh.timeoutSec()).isBefore(now)) {
                 Gate gate = gate(id);
-                gate.shut("being reaped", Duration.ZERO);
+                gate.shut("being reaped", Duration.ZERO, false);  // a stream that just came in keeps running
                 try {
                     if (gate.inside() == 0) {  // a call may have slipped in since the check: then not idle
                         LOG.info("reaper: {} idle for {} s, destroying", id, fresh.timeoutSec());

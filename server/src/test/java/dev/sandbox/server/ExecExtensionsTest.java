@@ -38,6 +38,8 @@ class ExecExtensionsTest {
     static final ContractValidator CONTRACT = new ContractValidator();
     /** Longer than any test waits: a pause that waited it out for a stream would fail the test. */
     static final Duration LONG_GRACE = Duration.ofMinutes(5);
+    /** Above the stream buffer and the sockets' buffers, so that backpressure is what holds output back. */
+    static final int CAP = 64 * 1024 * 1024;
     static FakeEngine engine;
     static SandboxServer server;
     static ApiClient api;
@@ -45,7 +47,8 @@ class ExecExtensionsTest {
     @BeforeAll
     static void start(@TempDir Path data) {
         engine = new FakeEngine(data.resolve("fake-vms"));
-        server = TestServers.start(TestServers.config(data.resolve("state")).withDrainGrace(LONG_GRACE, 2), engine);
+        server = TestServers.start(TestServers.config(data.resolve("state")).withLimits(TestServers.MAX_FILE_BYTES, CAP)
+                .withDrainGrace(LONG_GRACE, 2), engine);
         api = new ApiClient(server.port(), CONTRACT);
     }
 
@@ -210,9 +213,36 @@ class ExecExtensionsTest {
         JsonNode exit = lastEvent(id, "{\"cmd\":\"sleep\",\"args\":[\"30\"],\"timeout_sec\":1}");
         assertEquals(124, exit.get("exit_code").asInt());
         assertTrue(exit.get("timed_out").asBoolean());
-        int over = TestServers.EXEC_OUTPUT_CAP + 1000;
+        int over = CAP + 1000;
         exit = lastEvent(id, "{\"cmd\":\"head\",\"args\":[\"-c\",\"" + over + "\",\"/dev/zero\"]}");
         assertTrue(exit.get("truncated").asBoolean(), exit.toString());
+    }
+
+    @Test
+    void aReaderThatDoesNotReadHoldsTheCommandBack() throws Exception {
+        String id = SandboxApiTest.createRunning(api);
+        long total = 48L * 1024 * 1024;  // far more than the pipe, the stream's buffer and the socket buffers hold
+        Path finished = folder(id).resolve("finished");
+        try (Stream s = api.stream(id, "{\"cmd\":\"/bin/sh\",\"args\":[\"-c\",\"head -c " + total
+                + " /dev/zero; touch finished\"],\"timeout_sec\":300}")) {
+            assertEquals(200, s.status());
+            long read = Base64.getDecoder().decode(s.next(CONTRACT).get("data").asText()).length;
+            Thread.sleep(2000);  // nobody reads: without backpressure 48 MiB pile up in the server in far less
+            assertFalse(Files.exists(finished), "the command ran to its end while nobody read its output");
+            JsonNode e;
+            JsonNode last = null;
+            while ((e = s.next(CONTRACT)) != null) {
+                if (e.get("type").asText().equals("stdout")) {
+                    read += Base64.getDecoder().decode(e.get("data").asText()).length;
+                } else {
+                    last = e;
+                }
+            }
+            assertEquals(total, read, "every byte came, none dropped");
+            assertEquals("exit", last.get("type").asText(), last.toString());
+            assertFalse(last.get("truncated").asBoolean());
+        }
+        assertTrue(Files.exists(finished));
     }
 
     @Test
@@ -296,6 +326,9 @@ class ExecExtensionsTest {
         lastEvent(id, "{\"cmd\":\"true\"}");
         assertEquals(404, api.raw("GET", "/nope/" + id, null, java.net.http.HttpRequest.BodyPublishers.noBody())
                 .status());
+        assertEquals(200, api.post(SandboxApiTest.PAUSE, id, null).status());
+        SandboxApiTest.createRunning(api);  // one running, one paused at least
+        long manifest = engine.find(id).orElseThrow().lastSnapshotBytes().orElseThrow();
         Response m = api.raw("GET", "/metrics", null, java.net.http.HttpRequest.BodyPublishers.noBody());
         assertEquals(200, m.status());
         assertTrue(m.contentType().startsWith("text/plain; version=0.0.4"), m.contentType());
@@ -314,6 +347,9 @@ class ExecExtensionsTest {
         assertTrue(v.get("sandbox_http_requests_total{method=\"GET\",route=\"unmatched\",status_class=\"4xx\"}") >= 1,
                 "unknown paths share one label value: " + m.text());
         assertFalse(m.text().contains(id), "no sandbox ids in the labels");
+        assertTrue(v.get("sandbox_snapshot_bytes_count") >= 1, m.text());
+        assertTrue(v.get("sandbox_snapshot_bytes_sum") >= manifest, m.text());
+        assertTrue(v.get("sandbox_sandboxes{state=\"paused\"}") >= 1, m.text());
     }
 
     /** Reads a stream to its end; returns the last event (exit or error). */

@@ -212,6 +212,8 @@ final class FakeEngine implements Engine {
         /** Moves on each pause and close: a call that began in another life fails as the real agent's does. */
         private final java.util.concurrent.atomic.AtomicLong life = new java.util.concurrent.atomic.AtomicLong();
         private volatile String failure;
+        /** The manifest's size after a pause: the fake's snapshot. */
+        private volatile long snapshotBytes = -1;
         /** Commands running now: a pause or close kills them, as dropping the agent connection does. */
         private final java.util.Set<Process> running = ConcurrentHashMap.newKeySet();
 
@@ -421,6 +423,11 @@ final class FakeEngine implements Engine {
             }
         }
 
+        @Override
+        public java.util.OptionalLong lastSnapshotBytes() {
+            return snapshotBytes < 0 ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(snapshotBytes);
+        }
+
         private void killRunning() {
             running.forEach(FakeSandbox::kill);
         }
@@ -435,6 +442,7 @@ final class FakeEngine implements Engine {
                 Path dir = Files.createDirectories(snapshotDir(spec.id()));
                 Files.writeString(dir.resolve("manifest"), "id=" + spec.id() + "\ntemplate=" + spec.template()
                         + "\nvcpus=" + spec.vcpus() + "\nmemory_mb=" + spec.memoryMb() + "\nstate=paused\n");
+                snapshotBytes = Files.size(dir.resolve("manifest"));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

@@ -72,11 +72,11 @@ final class PrometheusText {
             if (!k.contains("_bucket{")) {
                 continue;
             }
-            String series = k.replaceAll(",le=\"[^\"]*\"", "");
+            String series = k.replaceAll(",?le=\"[^\"]*\"", "").replace("{}", "");
             Double before = lastBucket.put(series, e.getValue());
             assertTrue(before == null || before <= e.getValue(), "buckets not cumulative at " + k);
             if (k.contains("le=\"+Inf\"")) {
-                String count = series.replace("_bucket{", "_count{");
+                String count = series.replaceFirst("_bucket($|\\{)", "_count$1");
                 assertEquals(samples.get(count), e.getValue(), "+Inf bucket != _count for " + series);
             }
         }
