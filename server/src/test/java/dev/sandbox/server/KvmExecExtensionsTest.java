@@ -78,6 +78,9 @@ class KvmExecExtensionsTest {
             assertTrue(v.get("sandbox_execs_total{endpoint=\"exec_stream\",result=\"exited\"}") >= 3, m.text());
             assertTrue(v.get("sandbox_file_bytes_total{direction=\"upload\"}") >= 1, m.text());
             assertEquals(1.0, v.get("sandbox_sandboxes{state=\"running\"}"), m.text());
+            assertEquals(1.0, v.get("sandbox_snapshot_bytes_count"), m.text());
+            assertTrue(v.get("sandbox_snapshot_bytes_sum") > 0, m.text());
+            System.out.printf("the pause wrote %.0f bytes%n", v.get("sandbox_snapshot_bytes_sum"));
             assertEquals(204, api.delete(SandboxApiTest.SANDBOX, id).status());
         }
     }
