@@ -1,6 +1,7 @@
 package dev.sandbox.server;
 
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -74,9 +75,11 @@ final class ExecService implements HttpService {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new UncheckedIOException(new InterruptedIOException("exec/stream interrupted"));
-        } catch (IOException e) {
-            // The client went away: the stream is closed (the command killed, the gate left); nobody to answer.
+        } catch (IOException | UncheckedIOException | CloseConnectionException e) {
+            // The client went away (Helidon's writes say so with CloseConnectionException): the stream is closed,
+            // the command killed, the gate left; nobody to answer. Rethrown, Helidon closes the connection.
             LOG.info("exec/stream in {}: the client went away ({})", id, e.toString());
+            throw e instanceof RuntimeException r ? r : new UncheckedIOException((IOException) e);
         } finally {
             metrics.exec("exec_stream", switch (last) {
                 case ExecStream.Exit x when x.timedOut() -> "timed_out";

@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  */
 final class Metrics {
 
-    /** Request latency buckets in seconds: API calls take milliseconds, boots and transfers seconds, streams minutes. */
+    /** Request latency buckets in seconds: API calls take milliseconds, boots and transfers seconds, streams more. */
     static final double[] BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
         60, 300};
 
@@ -133,23 +133,24 @@ final class Metrics {
 
         var keys = requests.keySet().stream().sorted(Comparator.comparing(RequestKey::route)
                 .thenComparing(RequestKey::method).thenComparing(RequestKey::statusClass)).toList();
-        head(out, "sandbox_http_requests_total", "counter", "HTTP requests by method, route template and status class");
+        head(out, "sandbox_http_requests_total", "counter",
+                "HTTP requests by method, route template and status class");
         for (RequestKey k : keys) {
-            out.append("sandbox_http_requests_total").append(labels(k, null)).append(' ')
+            out.append("sandbox_http_requests_total{").append(labels(k)).append("} ")
                     .append(requests.get(k).count.sum()).append('\n');
         }
         head(out, "sandbox_http_request_duration_seconds", "histogram",
                 "HTTP request latency (to the end of the response body) by method, route template and status class");
         for (RequestKey k : keys) {
-            String l = labels(k, null);
-            requests.get(k).render(out, "sandbox_http_request_duration_seconds", l.substring(1, l.length() - 1));
+            requests.get(k).render(out, "sandbox_http_request_duration_seconds", labels(k));
         }
 
         head(out, "sandbox_file_bytes_total", "counter", "Bytes moved by file uploads and downloads");
         out.append("sandbox_file_bytes_total{direction=\"upload\"} ").append(uploadBytes.sum()).append('\n');
         out.append("sandbox_file_bytes_total{direction=\"download\"} ").append(downloadBytes.sum()).append('\n');
 
-        head(out, "sandbox_execs_total", "counter", "Execs by endpoint (exec, exec_stream) and result (exited, timed_out, error)");
+        head(out, "sandbox_execs_total", "counter",
+                "Execs by endpoint (exec, exec_stream) and result (exited, timed_out, error)");
         execs.entrySet().stream()
                 .sorted(Comparator.comparing((Map.Entry<ExecKey, LongAdder> e) -> e.getKey().endpoint())
                         .thenComparing(e -> e.getKey().result()))
@@ -167,9 +168,8 @@ final class Metrics {
         out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
     }
 
-    private static String labels(RequestKey k, String le) {
-        return "{method=\"" + k.method() + "\",route=\"" + k.route() + "\",status_class=\"" + k.statusClass() + "\""
-                + (le == null ? "" : ",le=\"" + le + "\"") + "}";
+    private static String labels(RequestKey k) {
+        return "method=\"" + k.method() + "\",route=\"" + k.route() + "\",status_class=\"" + k.statusClass() + "\"";
     }
 
     private static String number(double v) {
