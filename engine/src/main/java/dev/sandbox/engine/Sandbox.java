@@ -2,6 +2,8 @@ package dev.sandbox.engine;
 
 import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.DirListing;
+import dev.sandbox.engine.agent.ExecExit;
+import dev.sandbox.engine.agent.ExecListener;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.agent.ProcessInfo;
@@ -13,6 +15,7 @@ import java.io.OutputStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * One running microVM. Thread-safe: many execs and file transfers may run at once. {@link #close()} destroys it
@@ -40,6 +43,25 @@ public interface Sandbox extends AutoCloseable {
     State state();
 
     ExecResult exec(ExecRequest request);
+
+    /**
+     * Runs a command, handing its output to {@code listener} as it comes; returns when it exited. The listener runs
+     * on the agent connection's reader thread: while it blocks, the guest's writes (and so the command) wait for
+     * it, and so does every other call on that sandbox's connection. Interrupting the calling thread cancels the
+     * command (its process group is killed). This default collects the output first, for implementations that
+     * cannot stream.
+     */
+    default ExecExit exec(ExecRequest request, ExecListener listener) {
+        ExecResult r = exec(request);
+        if (r.stdout().length > 0) {
+            listener.stdout(r.stdout());
+        }
+        if (r.stderr().length > 0) {
+            listener.stderr(r.stderr());
+        }
+        return new ExecExit(r.exitCode(), r.signal(), r.timedOut(), r.stdoutTruncated(), r.stderrTruncated(),
+                r.duration());
+    }
 
     /** Streams {@code content} to {@code path} (absolute) in the guest; the file appears whole or not at all. */
     void writeFile(String path, InputStream content, int mode);
@@ -119,6 +141,14 @@ public interface Sandbox extends AutoCloseable {
      * it fail with INVALID_STATE until {@link #resume()}.
      */
     void pause();
+
+    /**
+     * Bytes the last successful {@link #pause()} wrote (VM state plus guest memory data; a restored VM writes only
+     * the pages it changed), or empty when it has not paused or the implementation does not tell.
+     */
+    default OptionalLong lastSnapshotBytes() {
+        return OptionalLong.empty();
+    }
 
     /** Restores the VM from its snapshot; files and processes are as they were, the guest clock is current. */
     void resume();

@@ -9,11 +9,14 @@ import io.helidon.webserver.http.RoutingResponse;
 
 import java.util.Set;
 
-/** With keys configured, every call but health and the OpenAPI documents needs a known {@code X-API-Key}. */
+/**
+ * With keys configured, every call but health, metrics and the OpenAPI documents needs a known {@code X-API-Key}.
+ * Metrics are open like health: scrapers and probes sit beside the server, and they show counts, no ids or data.
+ */
 final class ApiKeyFilter implements Filter {
 
     static final HeaderName X_API_KEY = HeaderNames.create("X-API-Key");
-    private static final Set<String> OPEN = Set.of("/health", "/openapi.yaml", "/openapi-extensions.yaml");
+    private static final Set<String> OPEN = Set.of("/health", "/metrics", "/openapi.yaml", "/openapi-extensions.yaml");
 
     private final ApiKeys keys;
 

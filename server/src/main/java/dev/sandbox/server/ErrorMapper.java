@@ -63,7 +63,7 @@ final class ErrorMapper {
         };
     }
 
-    private static String message(ApiError error, Throwable e) {
+    static String message(ApiError error, Throwable e) {
         if (error == ApiError.INTERNAL) {
             return "internal error: " + e.getClass().getSimpleName();
         }

@@ -1,11 +1,30 @@
 package dev.sandbox.server;
 
-import java.util.List;
+import dev.sandbox.engine.agent.AgentCodec;
+import dev.sandbox.engine.agent.ExecRequest;
 
-/** A validated {@code ExecRequest}: {@code cmd} run with execve (PATH lookup), {@code args}, a timeout. */
-record ExecCommand(String cmd, List<String> args, int timeoutSec) {
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * A validated {@code ExecRequest}: {@code cmd} run with execve (PATH lookup), {@code args}, a timeout, and the
+ * extensions {@code env} (added to the guest agent's environment), {@code cwd} (absolute; null means "/") and
+ * {@code stdin} (written to the command, then closed).
+ */
+record ExecCommand(String cmd, List<String> args, int timeoutSec, Map<String, String> env, String cwd,
+                   String stdin) {
 
     static final int DEFAULT_TIMEOUT_SEC = 30;
+    /** The names a POSIX shell passes on: anything else is refused rather than silently lost in a child shell. */
+    static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    ExecCommand {
+        env = Map.copyOf(env);
+        args = List.copyOf(args);
+    }
 
     static ExecCommand parse(Fields f, int maxTimeoutSec) {
         String cmd = f.requiredString("cmd");
@@ -21,6 +40,51 @@ record ExecCommand(String cmd, List<String> args, int timeoutSec) {
         if (cmd.indexOf('\0') >= 0 || args.stream().anyMatch(a -> a.indexOf('\0') >= 0)) {
             throw Fields.bad("cmd and args must not contain NUL characters");
         }
-        return new ExecCommand(cmd, args, timeoutSec);
+        Map<String, String> env = f.stringMap("env").orElse(Map.of());
+        env.forEach((name, value) -> {
+            if (!ENV_NAME.matcher(name).matches()) {
+                throw Fields.bad("env: bad variable name '" + name + "' (letters, digits and _, not first a digit)");
+            }
+            if (value.indexOf('\0') >= 0) {
+                throw Fields.bad("env: " + name + " must not contain NUL characters");
+            }
+        });
+        String cwd = f.string("cwd").orElse(null);
+        if (cwd != null && (cwd.isEmpty() || !cwd.startsWith("/"))) {
+            throw Fields.bad("cwd must be an absolute path, got '" + cwd + "'");
+        }
+        if (cwd != null && (cwd.indexOf('\0') >= 0 || cwd.length() > GuestPath.MAX_LENGTH)) {
+            throw Fields.bad("cwd must be at most " + GuestPath.MAX_LENGTH + " characters without NUL");
+        }
+        String stdin = f.string("stdin").orElse(null);
+        ExecCommand command = new ExecCommand(cmd, args, timeoutSec, env, cwd, stdin);
+        long size = command.frameBytes();
+        if (size > AgentCodec.MAX_PAYLOAD) {
+            throw ApiError.TOO_LARGE.exception("the command (cmd, args, env, cwd and stdin together) takes " + size
+                    + " bytes to send to the guest; at most " + AgentCodec.MAX_PAYLOAD);
+        }
+        return command;
+    }
+
+    /** The engine's request, output capped at {@code outputCap} per stream. */
+    ExecRequest toRequest(int outputCap) {
+        byte[] in = stdin == null ? null : stdin.getBytes(StandardCharsets.UTF_8);
+        return new ExecRequest(cmd, args, env, cwd, in, Duration.ofSeconds(timeoutSec), outputCap, outputCap);
+    }
+
+    /** The agent's EXEC payload size (protocol.h): three u32s, then u32-length-prefixed strings and bytes. */
+    private long frameBytes() {
+        long n = 3 * 4 + str(cmd) + 4 + 4 + str(cwd) + str(stdin);
+        for (String a : args) {
+            n += str(a);
+        }
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            n += str(e.getKey() + "=" + e.getValue());
+        }
+        return n;
+    }
+
+    private static long str(String s) {
+        return 4 + (s == null ? 0 : s.getBytes(StandardCharsets.UTF_8).length);
     }
 }

@@ -3,7 +3,9 @@ package dev.sandbox.server;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -54,6 +56,25 @@ record Fields(JsonNode node) {
             }
             out.add(item.textValue());
         }
+        return Optional.of(out);
+    }
+
+    /** An object whose values are all strings, in the request's order. */
+    Optional<Map<String, String>> stringMap(String name) {
+        JsonNode v = node.get(name);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (!v.isObject()) {
+            throw bad(name + " must be an object of strings");
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        v.properties().forEach(e -> {
+            if (!e.getValue().isTextual()) {
+                throw bad(name + "." + e.getKey() + " must be a string");
+            }
+            out.put(e.getKey(), e.getValue().textValue());
+        });
         return Optional.of(out);
     }
 

@@ -39,9 +39,11 @@ final class FilesService implements HttpService {
     private final Json json;
     private final long maxFileBytes;
     private final Path spoolDir;
+    private final Metrics metrics;
 
-    FilesService(SandboxService sandboxes, Json json, long maxFileBytes, Path spoolDir) {
+    FilesService(SandboxService sandboxes, Json json, long maxFileBytes, Path spoolDir, Metrics metrics) {
         this.sandboxes = sandboxes;
+        this.metrics = metrics;
         this.json = json;
         this.maxFileBytes = maxFileBytes;
         this.spoolDir = spoolDir;
@@ -101,6 +103,7 @@ final class FilesService implements HttpService {
                 upload.accept(Multipart.next(parts));
             }
             upload.finish();
+            metrics.uploaded(upload.bytes());
         } finally {
             upload.cleanUp();
         }
@@ -112,7 +115,7 @@ final class FilesService implements HttpService {
         sandboxes.get(id);
         String path = GuestPath.check(json.body(req).requiredString("path"));
         LazyResponseStream out = new LazyResponseStream(res, "application/octet-stream");
-        sandboxes.readFile(id, path, out);
+        metrics.downloaded(sandboxes.readFile(id, path, out));
         try {
             out.close();
         } catch (IOException e) {
@@ -131,6 +134,7 @@ final class FilesService implements HttpService {
         private String path;
         private boolean written;
         private Path spooled;
+        private LimitedInputStream file;
 
         Upload(String id, long expectedBytes) {
             this.id = id;
@@ -145,6 +149,7 @@ final class FilesService implements HttpService {
                         throw Fields.bad("exactly one 'file' part expected");
                     }
                     LimitedInputStream in = new LimitedInputStream(part.inputStream(), maxFileBytes);
+                    file = in;
                     if (path != null) {
                         send(in);
                         written = true;
@@ -206,6 +211,11 @@ final class FilesService implements HttpService {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+        }
+
+        /** The file's size, once it is in the sandbox. */
+        long bytes() {
+            return file == null ? 0 : file.count();
         }
 
         void cleanUp() {

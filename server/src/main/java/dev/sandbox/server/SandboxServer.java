@@ -58,14 +58,16 @@ public final class SandboxServer implements AutoCloseable {
 
     private void routing(HttpRouting.Builder routing, ServerConfig config, Json json, ErrorMapper errors,
                          ApiKeys keys) {
+        Metrics metrics = new Metrics();
         routing.addFilter(new AccessLog())
+                .addFilter(new MetricsFilter(metrics))
                 .addFilter(new ApiKeyFilter(keys))
                 .error(Throwable.class, errors::handle)  // Errors too: a LinkageError must not become text/plain
-                .register(new SystemService(sandboxes, json))
-                .register("/v1/sandboxes", new SandboxesService(sandboxes, json))
-                .register("/v1/sandboxes", new ExecService(sandboxes, json, config.maxExecTimeoutSec()))
+                .register(new SystemService(sandboxes, json, metrics))
+                .register("/v1/sandboxes", new SandboxesService(sandboxes, json, metrics))
+                .register("/v1/sandboxes", new ExecService(sandboxes, json, config.maxExecTimeoutSec(), metrics))
                 .register("/v1/sandboxes", new FilesService(sandboxes, json, config.maxFileBytes(),
-                        config.dataDir().resolve("uploads")))
+                        config.dataDir().resolve("uploads"), metrics))
                 .register("/v1/sandboxes", new DirsService(sandboxes, json))
                 .register("/v1/sandboxes", new ProcessesService(sandboxes, json))
                 .any(SandboxServer::noRoute);
@@ -76,7 +78,7 @@ public final class SandboxServer implements AutoCloseable {
     static final int MAX_REQUEST_LINE = 64 * 1024;
 
     private static final Pattern KNOWN_PATHS = Pattern.compile(
-            "/health|/openapi\\.yaml|/openapi-extensions\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|pause|resume|files|files/write|files/read|files/mkdir|processes|processes/[^/]+|processes/[^/]+/stream|processes/[^/]+/signal))?");
+            "/health|/metrics|/openapi\\.yaml|/openapi-extensions\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|exec/stream|pause|resume|files|files/write|files/read|files/mkdir|processes|processes/[^/]+|processes/[^/]+/stream|processes/[^/]+/signal))?");
 
     private static void noRoute(ServerRequest req, ServerResponse res) {
         String path = req.prologue().uriPath().path();

@@ -7,6 +7,7 @@ import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.DirListing;
+import dev.sandbox.engine.agent.ExecExit;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.AgentCodec;
 import dev.sandbox.engine.agent.ExecResult;
@@ -25,8 +26,11 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -45,6 +49,8 @@ final class SandboxService implements AutoCloseable {
     /** Transfers get 30 s plus a second per MiB: 100 MiB may take 130 s, a slow client's pace (1 MiB/s). */
     static final Duration TRANSFER_BASE = Duration.ofSeconds(30);
     static final long MIN_TRANSFER_BYTES_PER_SEC = 1024 * 1024;
+    /** A directory check is one agent round trip; past this, the agent's own check at exec decides. */
+    static final Duration CWD_CHECK_TIMEOUT = Duration.ofSeconds(5);
 
     private final Engine engine;
     private final RecordStore store;
@@ -75,6 +81,20 @@ final class SandboxService implements AutoCloseable {
 
     int recordCount() {
         return store.size();
+    }
+
+    /** What the sandbox's last pause wrote, if the engine tells. */
+    OptionalLong lastSnapshotBytes(String id) {
+        return engine.find(id).map(Sandbox::lastSnapshotBytes).orElse(OptionalLong.empty());
+    }
+
+    /** Records by status, as the store has them (no VM is asked: a scrape changes nothing). */
+    Map<Status, Integer> countByStatus() {
+        Map<Status, Integer> counts = new java.util.EnumMap<>(Status.class);
+        for (SandboxRecord rec : store.all()) {
+            counts.merge(rec.status(), 1, Integer::sum);
+        }
+        return counts;
     }
 
     Admission.Capacity capacity() {
@@ -191,24 +211,108 @@ final class SandboxService implements AutoCloseable {
     // ---- work inside a running sandbox ------------------------------------------------------------------------
 
     ExecResponse exec(String id, ExecCommand cmd) {
-        Duration timeout = Duration.ofSeconds(cmd.timeoutSec());
-        ExecRequest request = new ExecRequest(cmd.cmd(), cmd.args(), Map.of(), null, null, timeout,
-                config.execOutputCap(), config.execOutputCap());
+        ExecRequest request = cmd.toRequest(config.execOutputCap());
         return use(id, "exec", true, vm -> {
             ExecResult result;
             try {
                 result = vm.exec(request);
             } catch (AgentException e) {
                 if (e.kind() != AgentException.Kind.TIMEOUT) {
-                    throw e;
+                    throw missingCwd(cmd, e);
                 }
                 // The agent call itself timed out (the guest did not report back): still a timed-out command,
                 // not a gateway failure; its output is lost.
                 result = new ExecResult(new byte[0], new byte[0], ExecResponse.TIMED_OUT_EXIT_CODE, 0, true,
-                        false, false, timeout);
+                        false, false, request.timeout());
             }
             return ExecResponse.of(id, cmd.cmd(), result, config.execOutputCap());
         });
+    }
+
+    /**
+     * Starts {@code cmd} with its output going to a bounded {@link ExecStream}. Everything that can refuse it
+     * (404, 409, 429, a missing cwd as 400) happens here, before the caller commits a 200; from then on failures
+     * arrive as the stream's last event. The stream holds the sandbox's gate until the command ends, and a pause
+     * or destroy ends it at once.
+     */
+    ExecStream execStream(String id, ExecCommand cmd) {
+        ExecRequest request = cmd.toRequest(config.execOutputCap());
+        ExecStream stream = new ExecStream(config.execOutputCap());
+        Work work = admit(id, "exec/stream", true, why -> stream.interrupt(ApiError.INVALID_STATE,
+                "sandbox " + id + " is " + why + ": the command was stopped"));
+        try {
+            if (cmd.cwd() != null) {
+                requireDirectory(work.vm(), cmd.cwd());
+            }
+        } catch (RuntimeException e) {
+            work.close();
+            throw e instanceof ApiException ? e : work.failed(e);
+        }
+        stream.start(() -> runStream(work, cmd, request, stream));
+        return stream;
+    }
+
+    private void runStream(Work work, ExecCommand cmd, ExecRequest request, ExecStream stream) {
+        try (work) {
+            if (stream.ended()) {
+                return;  // a pause or destroy came before the command started
+            }
+            ExecExit exit;
+            try {
+                exit = work.vm().exec(request, stream.listener());
+            } catch (AgentException e) {
+                if (e.kind() != AgentException.Kind.TIMEOUT) {
+                    throw missingCwd(cmd, e);
+                }
+                exit = new ExecExit(ExecResponse.TIMED_OUT_EXIT_CODE, 0, true, false, false, request.timeout());
+            } finally {
+                stream.engineDone();
+            }
+            stream.exited(exit);
+            work.succeeded();
+        } catch (RuntimeException e) {
+            RuntimeException why = e instanceof ApiException ? e : work.failed(e);
+            ApiError error = ErrorMapper.classify(why);
+            if (error == ApiError.INTERNAL) {
+                LOG.error("exec/stream in {} failed", work.id, why);
+            }
+            stream.fail(error, ErrorMapper.message(error, why));
+        }
+    }
+
+    /**
+     * A cwd that is not a directory, found before anything runs: the agent's READ of a directory answers
+     * IS_DIRECTORY at once (a missing path NOT_FOUND), so no process is started to ask.
+     */
+    private static void requireDirectory(Sandbox vm, String cwd) {
+        try {
+            vm.readFile(cwd, OutputStream.nullOutputStream(), 0, CWD_CHECK_TIMEOUT);
+        } catch (AgentException e) {
+            switch (e.kind()) {
+                // A slow guest (or a FIFO) is no proof either way: the agent's own check at exec then decides.
+                case IS_DIRECTORY, TIMEOUT -> {
+                    return;
+                }
+                case NOT_FOUND -> throw ApiError.BAD_REQUEST.exception("cwd " + cwd
+                        + ": no such directory in the sandbox");
+                case TOO_LARGE -> throw ApiError.BAD_REQUEST.exception("cwd " + cwd + ": not a directory");
+                case INVALID -> throw ApiError.BAD_REQUEST.exception("cwd " + cwd + ": not a directory ("
+                        + e.getMessage() + ")");
+                default -> throw e;
+            }
+        }
+        throw ApiError.BAD_REQUEST.exception("cwd " + cwd + ": not a directory");  // it read as a (empty) file
+    }
+
+    /** The agent refuses a cwd that does not exist (NOT_FOUND) or is no directory: the caller's mistake, a 400. */
+    private static RuntimeException missingCwd(ExecCommand cmd, AgentException e) {
+        if (cmd.cwd() != null && (e.kind() == AgentException.Kind.NOT_FOUND
+                || e.kind() == AgentException.Kind.INVALID && e.getMessage().contains("working directory"))) {
+            boolean missing = e.kind() == AgentException.Kind.NOT_FOUND;
+            return ApiError.BAD_REQUEST.exception("cwd " + cmd.cwd() + ": "
+                    + (missing ? "no such directory in the sandbox" : "not a directory"));
+        }
+        return e;
     }
 
     /** {@code expectedBytes}: the size the upload may reach (its Content-Length, or the limit), for its deadline. */
@@ -279,21 +383,69 @@ final class SandboxService implements AutoCloseable {
     }
 
     private <T> T use(String id, String what, boolean exec, Function<Sandbox, T> op) {
+        try (Work work = admit(id, what, exec, null)) {
+            try {
+                T result = op.apply(work.vm());
+                work.succeeded();
+                return result;
+            } catch (ApiException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw work.failed(e);
+            }
+        }
+    }
+
+    /** Lets a call into a running sandbox through its gate; 409 or 429 if it may not enter now. */
+    private Work admit(String id, String what, boolean exec, Consumer<String> onShut) {
         requireRunning(id, what);
         Gate gate = gate(id);
-        Gate.Pass pass = gate.enter(id, what, exec);
+        Gate.Pass pass = gate.enter(id, what, exec, onShut);
         try {
             requireRunning(id, what);  // a whole pause may have run between the first check and the pass
-            Sandbox vm = vm(require(id));
-            T result = op.apply(vm);
-            touch(id);  // only a call that worked is activity: failures must not keep a sandbox from the reaper
-            return result;
-        } catch (ApiException e) {
-            throw e;
+            return new Work(id, what, gate, pass, vm(require(id)));
         } catch (RuntimeException e) {
-            throw conflictOr(id, what, gate, pass, e);
-        } finally {
             gate.leave(pass);
+            throw e;
+        }
+    }
+
+    /** A call inside a sandbox's gate with its VM; {@link #close} (leaves the gate) exactly once. */
+    private final class Work implements AutoCloseable {
+        private final String id;
+        private final String what;
+        private final Gate gate;
+        private final Gate.Pass pass;
+        private final Sandbox vm;
+        private final AtomicBoolean left = new AtomicBoolean();
+
+        Work(String id, String what, Gate gate, Gate.Pass pass, Sandbox vm) {
+            this.id = id;
+            this.what = what;
+            this.gate = gate;
+            this.pass = pass;
+            this.vm = vm;
+        }
+
+        Sandbox vm() {
+            return vm;
+        }
+
+        /** Only a call that worked is activity: failures must not keep a sandbox from the reaper. */
+        void succeeded() {
+            touch(id);
+        }
+
+        /** What to answer for a failure of the engine call: a 409 if a lifecycle step ran under it. */
+        RuntimeException failed(RuntimeException e) {
+            return conflictOr(id, what, gate, pass, e);
+        }
+
+        @Override
+        public void close() {
+            if (left.compareAndSet(false, true)) {
+                gate.leave(pass);
+            }
         }
     }
 
@@ -374,7 +526,7 @@ final class SandboxService implements AutoCloseable {
             if (idle && fresh.status() == Status.RUNNING && busy(id) == 0
                     && fresh.idleSince().plusSeconds(fresh.timeoutSec()).isBefore(now)) {
                 Gate gate = gate(id);
-                gate.shut("being reaped", Duration.ZERO);
+                gate.shut("being reaped", Duration.ZERO, false);  // a stream that just came in keeps running
                 try {
                     if (gate.inside() == 0) {  // a call may have slipped in since the check: then not idle
                         LOG.info("reaper: {} idle for {} s, destroying", id, fresh.timeoutSec());

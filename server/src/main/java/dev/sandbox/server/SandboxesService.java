@@ -11,10 +11,12 @@ final class SandboxesService implements HttpService {
 
     private final SandboxService sandboxes;
     private final Json json;
+    private final Metrics metrics;
 
-    SandboxesService(SandboxService sandboxes, Json json) {
+    SandboxesService(SandboxService sandboxes, Json json, Metrics metrics) {
         this.sandboxes = sandboxes;
         this.json = json;
+        this.metrics = metrics;
     }
 
     @Override
@@ -50,7 +52,9 @@ final class SandboxesService implements HttpService {
     }
 
     private void pause(ServerRequest req, ServerResponse res) {
-        json.send(res, 200, sandboxes.pause(id(req)));
+        SandboxRecord paused = sandboxes.pause(id(req));
+        sandboxes.lastSnapshotBytes(paused.id()).ifPresent(metrics::snapshot);
+        json.send(res, 200, paused);
     }
 
     private void resume(ServerRequest req, ServerResponse res) {

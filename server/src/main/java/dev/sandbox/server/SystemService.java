@@ -9,10 +9,11 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 
 /**
  * {@code /health} (the server, the engine and the host budget), {@code /openapi.yaml} (the contract, as bundled)
- * and {@code /openapi-extensions.yaml} (what this server adds to it).
+ * and {@code /openapi-extensions.yaml} (what this server adds to it), {@code /metrics} (Prometheus text).
  */
 final class SystemService implements HttpService {
 
@@ -26,17 +27,23 @@ final class SystemService implements HttpService {
     record EngineHealth(String state, String message) {
     }
 
+    /** Prometheus' text exposition format. */
+    static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
     private final SandboxService sandboxes;
     private final Json json;
+    private final Metrics metrics;
 
-    SystemService(SandboxService sandboxes, Json json) {
+    SystemService(SandboxService sandboxes, Json json, Metrics metrics) {
         this.sandboxes = sandboxes;
         this.json = json;
+        this.metrics = metrics;
     }
 
     @Override
     public void routing(HttpRules rules) {
         rules.get("/health", this::health)
+                .get("/metrics", this::metrics)
                 .get("/openapi.yaml", (req, res) -> yaml(res, CONTRACT))
                 .get("/openapi-extensions.yaml", (req, res) -> yaml(res, EXTENSIONS));
     }
@@ -47,6 +54,11 @@ final class SystemService implements HttpService {
                         sandboxes.capacity())
                 : new Health("ok", new EngineHealth("ready", null), sandboxes.recordCount(), sandboxes.capacity());
         json.send(res, health.status().equals("ok") ? 200 : 503, health);
+    }
+
+    private void metrics(ServerRequest req, ServerResponse res) {
+        res.header(HeaderNames.CONTENT_TYPE, PROMETHEUS_TEXT)
+                .send(metrics.render(sandboxes.countByStatus()).getBytes(StandardCharsets.UTF_8));
     }
 
     private static void yaml(ServerResponse res, byte[] document) {

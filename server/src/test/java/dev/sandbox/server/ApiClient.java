@@ -112,6 +112,77 @@ final class ApiClient {
         return r;
     }
 
+    /**
+     * POST exec/stream (outside the contract: checked against openapi-extensions.yaml). A refusal comes back
+     * whole, its error body checked; a 200 comes back open, as lines for the caller to read and close.
+     */
+    Stream stream(String id, String json) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id + "/exec/stream"))
+                .timeout(Duration.ofSeconds(300)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json));
+        if (apiKey != null) {
+            b.header("X-API-Key", apiKey);
+        }
+        try {
+            HttpResponse<java.io.InputStream> res = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            String type = res.headers().firstValue("content-type").orElse(null);
+            if (res.statusCode() != 200) {
+                byte[] body;
+                try (var in = res.body()) {
+                    body = in.readAllBytes();
+                }
+                Response r = new Response(res.statusCode(), type, body);
+                org.junit.jupiter.api.Assertions.assertTrue(type != null && type.startsWith("application/json"),
+                        "exec/stream " + r.status() + ": " + type);
+                contract.validateExtension("POST exec/stream " + r.status(), "Error", r.json());
+                org.junit.jupiter.api.Assertions.assertTrue(r.json().path("error").path("message").isTextual(),
+                        r.text());
+                return new Stream(r, null);
+            }
+            org.junit.jupiter.api.Assertions.assertEquals(ExecService.NDJSON, type);
+            return new Stream(new Response(200, type, new byte[0]),
+                    new java.io.BufferedReader(new java.io.InputStreamReader(res.body(), StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            throw new UncheckedIOException("exec/stream", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** An exec/stream answer: a refusal ({@code lines} null), or the open NDJSON body. */
+    record Stream(Response response, java.io.BufferedReader lines) implements AutoCloseable {
+        int status() {
+            return response.status();
+        }
+
+        /** The next event, checked against ExecStreamEvent; null at the end of the body. */
+        JsonNode next(ContractValidator contract) {
+            try {
+                String line = lines.readLine();
+                if (line == null) {
+                    return null;
+                }
+                JsonNode event = JSON.readTree(line);
+                contract.validateExtension("exec/stream line", "ExecStreamEvent", event);
+                return event;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (lines != null) {
+                try {
+                    lines.close();
+                } catch (IOException ignored) {
+                    // closing anyway
+                }
+            }
+        }
+    }
+
     Response download(String id, String path) {
         return post("/v1/sandboxes/{id}/files/read", id, "{\"path\":" + quote(path) + "}");
     }

@@ -8,6 +8,8 @@ import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.DirEntry;
 import dev.sandbox.engine.agent.DirListing;
+import dev.sandbox.engine.agent.ExecExit;
+import dev.sandbox.engine.agent.ExecListener;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.agent.ProcessInfo;
@@ -62,6 +64,8 @@ final class FakeEngine implements Engine {
     private volatile Hook hook = (id, call) -> { };
     /** The deadline the server gave the last transfer with one. */
     volatile Duration lastTransferTimeout;
+    /** The last exec request the server made, as the engine got it. */
+    volatile ExecRequest lastExec;
 
     /** Directory calls fail as with an agent from before protocol version 2. */
     volatile boolean unsupportedDirs;
@@ -224,6 +228,10 @@ final class FakeEngine implements Engine {
         private final java.util.concurrent.atomic.AtomicLong life = new java.util.concurrent.atomic.AtomicLong();
         private volatile String failure;
         private FakeProcesses processes; // made at the first start: the engine's limits may change before
+        /** The manifest's size after a pause: the fake's snapshot. */
+        private volatile long snapshotBytes = -1;
+        /** Commands running now: a pause or close kills them, as dropping the agent connection does. */
+        private final java.util.Set<Process> running = ConcurrentHashMap.newKeySet();
 
         /** Like the agent connection dropped under a call: CLOSED if a pause or close ran since it began. */
         private void sameLife(long began) {
@@ -282,39 +290,100 @@ final class FakeEngine implements Engine {
 
         @Override
         public ExecResult exec(ExecRequest request) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            ExecExit x = exec(request, new ExecListener() {
+                @Override
+                public synchronized void stdout(byte[] chunk) {
+                    out.writeBytes(chunk);
+                }
+
+                @Override
+                public synchronized void stderr(byte[] chunk) {
+                    err.writeBytes(chunk);
+                }
+            });
+            return new ExecResult(out.toByteArray(), err.toByteArray(), x.exitCode(), x.signal(), x.timedOut(),
+                    x.stdoutTruncated(), x.stderrTruncated(), x.duration());
+        }
+
+        /**
+         * Like the agent: env added to this process's environment, cwd mapped into the folder (missing: NOT_FOUND,
+         * as the agent's ERROR), stdin written then closed, output handed over as it comes (each stream on its own
+         * thread here, one chunk at a time), the process killed on timeout or when the calling thread is
+         * interrupted (the engine's cancel).
+         */
+        @Override
+        public ExecExit exec(ExecRequest request, ExecListener listener) {
+            long began = life.get();
             enter("exec");
+            lastExec = request;
+            Path dir = request.cwd() == null ? root : resolve(request.cwd());
+            if (!Files.isDirectory(dir)) {
+                throw new AgentException(Files.exists(dir) ? AgentException.Kind.INVALID : AgentException.Kind.NOT_FOUND,
+                        "working directory: " + (Files.exists(dir) ? "Not a directory" : "No such file or directory"));
+            }
             List<String> command = new ArrayList<>();
             command.add(request.cmd());
             command.addAll(request.args());
             long start = System.nanoTime();
+            ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
+            pb.environment().putAll(request.env());
             Process p;
             try {
-                p = new ProcessBuilder(command).directory(root.toFile())
-                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+                p = pb.start();
             } catch (IOException e) {
                 // like execve's ENOENT: the agent reports exit 127
-                return new ExecResult(new byte[0], ("not found: " + request.cmd()).getBytes(), 127, 0, false,
-                        false, false, Duration.ofNanos(System.nanoTime() - start));
+                listener.stderr(("not found: " + request.cmd()).getBytes());
+                return new ExecExit(127, 0, false, false, false, Duration.ofNanos(System.nanoTime() - start));
             }
-            Capture out = new Capture(p.getInputStream(), request.stdoutCap());
-            Capture err = new Capture(p.getErrorStream(), request.stderrCap());
+            running.add(p);
+            if (life.get() != began) {  // paused or closed while it started
+                kill(p);
+            }
+            Thread feeder = Thread.ofVirtual().start(() -> {
+                try (OutputStream in = p.getOutputStream()) {
+                    in.write(request.stdin());
+                } catch (IOException ignored) {
+                    // the command did not read it all
+                }
+            });
+            Pump out = new Pump(p, p.getInputStream(), request.stdoutCap(), listener::stdout);
+            Pump err = new Pump(p, p.getErrorStream(), request.stderrCap(), listener::stderr);
             boolean timedOut;
             try {
                 timedOut = !p.waitFor(request.timeout().toMillis(), TimeUnit.MILLISECONDS);
                 if (timedOut) {
-                    p.descendants().forEach(ProcessHandle::destroyForcibly);
-                    p.destroyForcibly();
-                    p.waitFor();
+                    kill(p);
                 }
                 out.thread.join(5000);
                 err.thread.join(5000);
             } catch (InterruptedException e) {
+                kill(p);
                 Thread.currentThread().interrupt();
                 throw new AgentException(AgentException.Kind.INTERRUPTED, "interrupted");
+            } finally {
+                feeder.interrupt();
+                running.remove(p);
             }
-            int exit = p.exitValue();
-            return new ExecResult(out.bytes(), err.bytes(), exit, 0, timedOut, out.truncated, err.truncated,
+            sameLife(began);
+            if (out.failure != null || err.failure != null) {  // the listener refused (the real client cancels)
+                kill(p);
+                RuntimeException f = out.failure != null ? out.failure : err.failure;
+                throw new AgentException(AgentException.Kind.IO, "consumer failed: " + f, f);
+            }
+            return new ExecExit(p.exitValue(), 0, timedOut, out.truncated, err.truncated,
                     Duration.ofNanos(System.nanoTime() - start));
+        }
+
+        private static void kill(Process p) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            try {
+                p.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
 
         @Override
@@ -522,14 +591,25 @@ final class FakeEngine implements Engine {
         }
 
         @Override
+        public java.util.OptionalLong lastSnapshotBytes() {
+            return snapshotBytes < 0 ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(snapshotBytes);
+        }
+
+        private void killRunning() {
+            running.forEach(FakeSandbox::kill);
+        }
+
+        @Override
         public void pause() {
             requireRunning();
             life.incrementAndGet();  // the real pause drops the agent connection first
+            killRunning();
             hook(spec.id(), "pause");
             try {
                 Path dir = Files.createDirectories(snapshotDir(spec.id()));
                 Files.writeString(dir.resolve("manifest"), "id=" + spec.id() + "\ntemplate=" + spec.template()
                         + "\nvcpus=" + spec.vcpus() + "\nmemory_mb=" + spec.memoryMb() + "\nstate=paused\n");
+                snapshotBytes = Files.size(dir.resolve("manifest"));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -552,6 +632,7 @@ final class FakeEngine implements Engine {
         @Override
         public void close() {
             life.incrementAndGet();
+            killRunning();
             state = State.STOPPED;
             synchronized (this) {
                 if (processes != null) {
@@ -564,36 +645,36 @@ final class FakeEngine implements Engine {
         }
     }
 
-    /** Reads one stream on its own thread, keeping at most {@code cap} bytes. */
-    private static final class Capture {
-        private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
+    /** Reads one stream on its own thread, handing at most {@code cap} bytes to {@code sink} as they come. */
+    private static final class Pump {
         private final Thread thread;
         private volatile boolean truncated;
+        private volatile RuntimeException failure;
 
-        Capture(InputStream in, int cap) {
+        Pump(Process p, InputStream in, int cap, java.util.function.Consumer<byte[]> sink) {
             thread = Thread.ofVirtual().start(() -> {
                 byte[] buf = new byte[8192];
+                long sent = 0;
                 try (in) {
                     int n;
                     while ((n = in.read(buf)) > 0) {
-                        synchronized (kept) {
-                            int room = cap - kept.size();
-                            kept.write(buf, 0, Math.max(0, Math.min(room, n)));
-                            if (n > room) {
-                                truncated = true;
-                            }
+                        int keep = (int) Math.max(0, Math.min(cap - sent, n));
+                        if (keep < n) {
+                            truncated = true;
+                        }
+                        if (keep > 0 && failure == null) {
+                            sink.accept(java.util.Arrays.copyOf(buf, keep));
+                            sent += keep;
                         }
                     }
                 } catch (IOException ignored) {
                     // the process was killed: keep what came
+                } catch (RuntimeException e) {
+                    failure = e;  // as the real agent is told to cancel: the command dies
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    p.destroyForcibly();
                 }
             });
-        }
-
-        byte[] bytes() {
-            synchronized (kept) {
-                return kept.toByteArray();
-            }
         }
     }
 }

@@ -22,7 +22,7 @@ class SecurityTest {
     }
 
     @Test
-    void withKeysEveryCallButHealthAndTheDocumentsNeedsOne(@TempDir Path dir) throws IOException {
+    void withKeysEveryCallButHealthMetricsAndTheDocumentsNeedsOne(@TempDir Path dir) throws IOException {
         Path file = Files.writeString(dir.resolve("keys"), "# operators\nfile-key\n\n");
         ServerConfig.Access access = new ServerConfig.Access(file, " env-key-1 ,env-key-2", false);
         try (SandboxServer s = TestServers.start(config(dir, "127.0.0.1", access), new FakeEngine(dir.resolve("v")))) {
@@ -42,6 +42,11 @@ class SecurityTest {
             assertEquals(200, none.raw("GET", "/openapi.yaml", null, HttpRequest.BodyPublishers.noBody()).status());
             assertEquals(200, none.raw("GET", "/openapi-extensions.yaml", null,
                     HttpRequest.BodyPublishers.noBody()).status());
+            assertEquals(200, none.raw("GET", "/metrics", null, HttpRequest.BodyPublishers.noBody()).status(),
+                    "metrics are open like health");
+            try (ApiClient.Stream stream = none.stream("sb-00000000", "{\"cmd\":\"true\"}")) {
+                assertEquals(401, stream.status(), "exec/stream needs a key like exec");
+            }
         }
     }
 

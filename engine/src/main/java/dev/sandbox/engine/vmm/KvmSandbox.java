@@ -6,6 +6,8 @@ import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentClient;
 import dev.sandbox.engine.agent.DirListing;
 import dev.sandbox.engine.agent.AgentException;
+import dev.sandbox.engine.agent.ExecExit;
+import dev.sandbox.engine.agent.ExecListener;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.agent.ProcessInfo;
@@ -19,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -56,6 +59,8 @@ final class KvmSandbox implements Sandbox {
     /** Why a pause or resume broke the sandbox, or null. */
     private volatile String failure;
     private volatile boolean closed;
+    /** What the last pause wrote, -1 before one. */
+    private volatile long lastSnapshotBytes = -1;
 
     KvmSandbox(SandboxSpec spec, Live live, Snapshots snapshots, Duration bootTime, Consumer<KvmSandbox> onClose) {
         this.spec = spec;
@@ -135,6 +140,11 @@ final class KvmSandbox implements Sandbox {
     }
 
     @Override
+    public ExecExit exec(ExecRequest request, ExecListener listener) {
+        return onAgent("exec", a -> a.exec(request, listener));
+    }
+
+    @Override
     public void writeFile(String path, InputStream content, int mode) {
         onAgent("writeFile", a -> a.writeFile(path, content, mode));
     }
@@ -211,6 +221,7 @@ final class KvmSandbox implements Sandbox {
         try {
             Snapshots.Saved saved = snapshots.save(spec, l);
             live = null;
+            lastSnapshotBytes = saved.stateBytes() + saved.memoryDataBytes();
             LOG.log(System.Logger.Level.INFO, "paused {0} in {1} ms: {2}", id(), (System.nanoTime() - t0) / 1_000_000,
                     saved);
         } catch (Snapshots.SaveFailed e) {
@@ -242,6 +253,12 @@ final class KvmSandbox implements Sandbox {
         long t0 = System.nanoTime();
         live = snapshots.restore(spec);
         LOG.log(System.Logger.Level.INFO, "resumed {0} in {1} ms", id(), (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    @Override
+    public OptionalLong lastSnapshotBytes() {
+        long n = lastSnapshotBytes;
+        return n < 0 ? OptionalLong.empty() : OptionalLong.of(n);
     }
 
     @Override
