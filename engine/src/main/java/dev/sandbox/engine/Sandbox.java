@@ -14,6 +14,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -112,6 +113,14 @@ public interface Sandbox extends AutoCloseable {
      * UNSUPPORTED where the guest agent predates background processes (and in implementations without them).
      */
     default ProcessInfo startProcess(String cmd, List<String> args) {
+        return startProcess(cmd, args, Map.of(), null);
+    }
+
+    /**
+     * {@link #startProcess(String, List)} with {@code env} added to the agent's environment and {@code cwd} (null:
+     * "/"); AgentException NOT_FOUND (or INVALID) when {@code cwd} is not a directory in the guest.
+     */
+    default ProcessInfo startProcess(String cmd, List<String> args, Map<String, String> env, String cwd) {
         throw new AgentException(AgentException.Kind.UNSUPPORTED, "startProcess: not supported by " + getClass());
     }
 

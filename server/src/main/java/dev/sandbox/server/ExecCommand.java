@@ -40,6 +40,20 @@ record ExecCommand(String cmd, List<String> args, int timeoutSec, Map<String, St
         if (cmd.indexOf('\0') >= 0 || args.stream().anyMatch(a -> a.indexOf('\0') >= 0)) {
             throw Fields.bad("cmd and args must not contain NUL characters");
         }
+        Map<String, String> env = env(f);
+        String cwd = cwd(f);
+        String stdin = f.string("stdin").orElse(null);
+        ExecCommand command = new ExecCommand(cmd, args, timeoutSec, env, cwd, stdin);
+        long size = command.frameBytes();
+        if (size > AgentCodec.MAX_PAYLOAD) {
+            throw ApiError.TOO_LARGE.exception("the command (cmd, args, env, cwd and stdin together) takes " + size
+                    + " bytes to send to the guest; at most " + AgentCodec.MAX_PAYLOAD);
+        }
+        return command;
+    }
+
+    /** The {@code env} extension: an object of strings with plain names (exec and background processes alike). */
+    static Map<String, String> env(Fields f) {
         Map<String, String> env = f.stringMap("env").orElse(Map.of());
         env.forEach((name, value) -> {
             if (!ENV_NAME.matcher(name).matches()) {
@@ -49,6 +63,11 @@ record ExecCommand(String cmd, List<String> args, int timeoutSec, Map<String, St
                 throw Fields.bad("env: " + name + " must not contain NUL characters");
             }
         });
+        return env;
+    }
+
+    /** The {@code cwd} extension: absolute, or null for "/". */
+    static String cwd(Fields f) {
         String cwd = f.string("cwd").orElse(null);
         if (cwd != null && (cwd.isEmpty() || !cwd.startsWith("/"))) {
             throw Fields.bad("cwd must be an absolute path, got '" + cwd + "'");
@@ -56,14 +75,7 @@ record ExecCommand(String cmd, List<String> args, int timeoutSec, Map<String, St
         if (cwd != null && (cwd.indexOf('\0') >= 0 || cwd.length() > GuestPath.MAX_LENGTH)) {
             throw Fields.bad("cwd must be at most " + GuestPath.MAX_LENGTH + " characters without NUL");
         }
-        String stdin = f.string("stdin").orElse(null);
-        ExecCommand command = new ExecCommand(cmd, args, timeoutSec, env, cwd, stdin);
-        long size = command.frameBytes();
-        if (size > AgentCodec.MAX_PAYLOAD) {
-            throw ApiError.TOO_LARGE.exception("the command (cmd, args, env, cwd and stdin together) takes " + size
-                    + " bytes to send to the guest; at most " + AgentCodec.MAX_PAYLOAD);
-        }
-        return command;
+        return cwd;
     }
 
     /** The engine's request, output capped at {@code outputCap} per stream. */

@@ -1,14 +1,22 @@
 package dev.sandbox.server;
 
+import dev.sandbox.engine.agent.AgentCodec;
+
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A validated {@code POST /v1/sandboxes/{id}/processes} body: the contract's ExecRequest fields {@code cmd} and
- * {@code args} (the one place this body is parsed, so env and cwd join here when exec gains them). No timeout: a
- * background process runs until it exits or is signalled.
+ * {@code args}, with exec's extensions {@code env} and {@code cwd} (null: "/"). No timeout: a background process
+ * runs until it exits or is signalled; no stdin: nothing would be there to write it.
  */
-record ProcessStartRequest(String cmd, List<String> args) {
+record ProcessStartRequest(String cmd, List<String> args, Map<String, String> env, String cwd) {
+
+    ProcessStartRequest {
+        args = List.copyOf(args);
+        env = Map.copyOf(env);
+    }
 
     /** Bytes of cmd + args the guest agent takes for one background process (AGENT_MAX_PROC_ARGV). */
     static final int MAX_ARGV_BYTES = 8192;
@@ -22,6 +30,11 @@ record ProcessStartRequest(String cmd, List<String> args) {
         if (f.integer("timeout_sec").isPresent()) {
             throw Fields.bad("timeout_sec does not apply to a background process: signal it to stop it");
         }
+        if (f.string("stdin").isPresent()) {
+            throw Fields.bad("stdin does not apply to a background process");
+        }
+        Map<String, String> env = ExecCommand.env(f);
+        String cwd = ExecCommand.cwd(f);
         // The agent passes strings to execve as C strings: a NUL would silently cut them.
         if (cmd.indexOf('\0') >= 0 || args.stream().anyMatch(a -> a.indexOf('\0') >= 0)) {
             throw Fields.bad("cmd and args must not contain NUL characters");
@@ -33,6 +46,15 @@ record ProcessStartRequest(String cmd, List<String> args) {
         if (bytes > MAX_ARGV_BYTES) {
             throw Fields.bad("cmd and args take " + bytes + " bytes, at most " + MAX_ARGV_BYTES);
         }
-        return new ProcessStartRequest(cmd, args);
+        long envBytes = cwd == null ? 0 : cwd.length();
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            envBytes += e.getKey().getBytes(StandardCharsets.UTF_8).length + 1
+                    + e.getValue().getBytes(StandardCharsets.UTF_8).length;
+        }
+        if (envBytes + bytes > AgentCodec.MAX_PAYLOAD / 2) {
+            throw Fields.bad("env and cwd take " + envBytes + " bytes to send to the guest; at most "
+                    + (AgentCodec.MAX_PAYLOAD / 2 - bytes));
+        }
+        return new ProcessStartRequest(cmd, args, env, cwd);
     }
 }

@@ -306,10 +306,14 @@ final class SandboxService implements AutoCloseable {
 
     /** The agent refuses a cwd that does not exist (NOT_FOUND) or is no directory: the caller's mistake, a 400. */
     private static RuntimeException missingCwd(ExecCommand cmd, AgentException e) {
-        if (cmd.cwd() != null && (e.kind() == AgentException.Kind.NOT_FOUND
-                || e.kind() == AgentException.Kind.INVALID && e.getMessage().contains("working directory"))) {
+        return cmd.cwd() == null ? e : missingCwd(cmd.cwd(), e);
+    }
+
+    private static RuntimeException missingCwd(String cwd, AgentException e) {
+        if (e.kind() == AgentException.Kind.NOT_FOUND
+                || e.kind() == AgentException.Kind.INVALID && e.getMessage().contains("working directory")) {
             boolean missing = e.kind() == AgentException.Kind.NOT_FOUND;
-            return ApiError.BAD_REQUEST.exception("cwd " + cmd.cwd() + ": "
+            return ApiError.BAD_REQUEST.exception("cwd " + cwd + ": "
                     + (missing ? "no such directory in the sandbox" : "not a directory"));
         }
         return e;
@@ -344,7 +348,13 @@ final class SandboxService implements AutoCloseable {
     // ---- background processes: they live in the guest, so nothing of them is kept here ----
 
     ProcessInfo startProcess(String id, ProcessStartRequest start) {
-        return use(id, "processes/start", false, vm -> vm.startProcess(start.cmd(), start.args()));
+        return use(id, "processes/start", false, vm -> {
+            try {
+                return vm.startProcess(start.cmd(), start.args(), start.env(), start.cwd());
+            } catch (AgentException e) {
+                throw start.cwd() == null ? e : missingCwd(start.cwd(), e);
+            }
+        });
     }
 
     List<ProcessInfo> listProcesses(String id) {

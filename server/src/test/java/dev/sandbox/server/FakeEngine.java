@@ -567,8 +567,13 @@ final class FakeEngine implements Engine {
         }
 
         @Override
-        public ProcessInfo startProcess(String cmd, List<String> args) {
-            return processes("process-start").start(cmd, args);
+        public ProcessInfo startProcess(String cmd, List<String> args, Map<String, String> env, String cwd) {
+            FakeProcesses procs = processes("process-start");
+            Path dir = cwd == null ? root : resolve(cwd);
+            if (!Files.isDirectory(dir)) {  // as the agent's procs_start: refused before anything runs
+                throw new AgentException(AgentException.Kind.NOT_FOUND, "working directory: No such directory");
+            }
+            return procs.start(cmd, args, env, dir);
         }
 
         @Override

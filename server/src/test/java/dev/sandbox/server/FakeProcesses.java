@@ -103,7 +103,7 @@ final class FakeProcesses {
         }
     }
 
-    synchronized ProcessInfo start(String cmd, List<String> args) {
+    synchronized ProcessInfo start(String cmd, List<String> args, java.util.Map<String, String> env, Path dir) {
         long running = procs.values().stream().filter(p -> !p.done()).count();
         if (running >= maxRunning) {
             throw new AgentException(AgentException.Kind.BUSY, maxRunning + " background processes are running");
@@ -113,8 +113,10 @@ final class FakeProcesses {
         command.addAll(args);
         Process process;
         try {
-            process = new ProcessBuilder(command).directory(root.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            pb.environment().putAll(env);
+            process = pb.start();
         } catch (IOException e) {
             // the agent starts it anyway and it exits 127: close enough for the server's tests
             process = startOrThrow(List.of("sh", "-c", "echo \"$0: command not found\" >&2; exit 127", cmd));

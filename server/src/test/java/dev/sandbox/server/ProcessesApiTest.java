@@ -143,6 +143,22 @@ class ProcessesApiTest {
         assertEquals(143, api.process("GET", PROCESS, id, pid, null).json().get("exit_code").asInt());
     }
 
+    /** exec's env and cwd extensions apply to a background process too; a cwd that is no directory is a 400. */
+    @Test
+    void envAndCwdReachTheProcess() throws Exception {
+        String id = create();
+        String pid = started(id, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"echo $GREETING; pwd\"],"
+                + "\"env\":{\"GREETING\":\"hello there\"},\"cwd\":\"/\"}").get("pid").asText();
+        Streamed s = readStream(id, pid);
+        assertEquals(0, s.exitCode());
+        assertTrue(s.stdout().startsWith("hello there\n"), s.stdout());
+        assertError(400, "bad_request", api.startProcess(id, "{\"cmd\":\"true\",\"cwd\":\"/no/such/dir\"}"));
+        assertError(400, "bad_request", api.startProcess(id, "{\"cmd\":\"true\",\"cwd\":\"relative\"}"));
+        assertError(400, "bad_request", api.startProcess(id, "{\"cmd\":\"true\",\"env\":{\"A\":1}}"));
+        assertError(400, "bad_request", api.startProcess(id, "{\"cmd\":\"true\",\"env\":{\"1A\":\"x\"}}"));
+        assertError(400, "bad_request", api.startProcess(id, "{\"cmd\":\"cat\",\"stdin\":\"x\"}"));
+    }
+
     /** The process and its output live through pause/resume; the stream waits through the pause. */
     @Test
     void survivesPauseResume() throws Exception {

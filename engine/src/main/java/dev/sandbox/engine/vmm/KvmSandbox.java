@@ -20,6 +20,7 @@ import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.Consumer;
@@ -184,8 +185,9 @@ final class KvmSandbox implements Sandbox {
     // Background processes: each call goes to the agent connection of the moment, so a resume (a new connection)
     // changes nothing for them; the processes and their output live in the guest.
     @Override
-    public ProcessInfo startProcess(String cmd, List<String> args) {
-        return onAgent("startProcess", a -> a.startProcess(cmd, args, List.of(), ""));
+    public ProcessInfo startProcess(String cmd, List<String> args, Map<String, String> env, String cwd) {
+        List<String> entries = env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+        return onAgent("startProcess", a -> a.startProcess(cmd, args, entries, cwd == null ? "" : cwd));
     }
 
     @Override

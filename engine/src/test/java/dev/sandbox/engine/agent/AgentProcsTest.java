@@ -86,6 +86,18 @@ class AgentProcsTest {
         assertEquals(4, after.exitCode());
     }
 
+    /** env entries and cwd reach the process, as for exec. */
+    @Test
+    void envAndCwdApply() throws IOException {
+        java.nio.file.Path work = java.nio.file.Files.createDirectories(dir.resolve("work"));
+        ProcessInfo p = client.startProcess("sh", List.of("-c", "echo $GREETING; pwd"), List.of("GREETING=hi there"),
+                work.toString());
+        ProcessOutput[] last = new ProcessOutput[1];
+        String[] s = readToExit(client, p.pid(), last);
+        assertEquals("hi there\n" + work.toRealPath() + "\n", s[0]);
+        assertEquals(0, last[0].exitCode());
+    }
+
     /** The process is the agent's: a second connection (as after a resume) sees it and its output from the start. */
     @Test
     void outlivesTheConnectionThatStartedIt() throws IOException {
