@@ -2,6 +2,7 @@ package dev.sandbox.engine;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -44,6 +45,14 @@ public interface Engine extends AutoCloseable {
      */
     default List<SandboxSpec> snapshotsOnDisk() {
         return List.of();
+    }
+
+    /**
+     * VM exits of every vCPU so far, by kind (io, mmio, hlt, intr, other), counted for the whole process so the
+     * sums never drop (a paused or destroyed sandbox keeps its share). Empty where the engine runs no vCPUs.
+     */
+    default Map<String, Long> vmExits() {
+        return Map.of();
     }
 
     /**

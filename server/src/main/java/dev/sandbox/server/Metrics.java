@@ -123,7 +123,7 @@ final class Metrics {
     }
 
     /** Everything, as Prometheus text; {@code sandboxes} counts records by status. */
-    String render(Map<SandboxRecord.Status, Integer> sandboxes) {
+    String render(Map<SandboxRecord.Status, Integer> sandboxes, Map<String, Long> vmExits) {
         StringBuilder out = new StringBuilder(4096);
         head(out, "sandbox_sandboxes", "gauge", "Sandbox records by status");
         for (SandboxRecord.Status s : SandboxRecord.Status.values()) {
@@ -160,6 +160,13 @@ final class Metrics {
         head(out, "sandbox_snapshot_bytes", "histogram",
                 "Bytes each pause wrote (VM state plus guest memory data; a restored VM writes only what it changed)");
         snapshots.render(out, "sandbox_snapshot_bytes", "");
+        if (!vmExits.isEmpty()) {
+            head(out, "sandbox_vm_exits_total", "counter",
+                    "VM exits of every vCPU since the server started, by kind (io, mmio, hlt, intr: a kick, other)");
+            vmExits.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                    .forEach(e -> out.append("sandbox_vm_exits_total{kind=\"").append(e.getKey()).append("\"} ")
+                            .append(e.getValue()).append('\n'));
+        }
         return out.toString();
     }
 

@@ -88,6 +88,11 @@ final class SandboxService implements AutoCloseable {
         return engine.find(id).map(Sandbox::lastSnapshotBytes).orElse(OptionalLong.empty());
     }
 
+    /** The engine's VM exit counts by kind (process-wide; empty for an engine without vCPUs). */
+    Map<String, Long> vmExits() {
+        return engine.vmExits();
+    }
+
     /** Records by status, as the store has them (no VM is asked: a scrape changes nothing). */
     Map<Status, Integer> countByStatus() {
         Map<Status, Integer> counts = new java.util.EnumMap<>(Status.class);

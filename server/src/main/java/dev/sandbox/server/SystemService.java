@@ -58,7 +58,7 @@ final class SystemService implements HttpService {
 
     private void metrics(ServerRequest req, ServerResponse res) {
         res.header(HeaderNames.CONTENT_TYPE, PROMETHEUS_TEXT)
-                .send(metrics.render(sandboxes.countByStatus()).getBytes(StandardCharsets.UTF_8));
+                .send(metrics.render(sandboxes.countByStatus(), sandboxes.vmExits()).getBytes(StandardCharsets.UTF_8));
     }
 
     private static void yaml(ServerResponse res, byte[] document) {

@@ -329,7 +329,9 @@ class ExecExtensionsTest {
         assertEquals(200, api.post(SandboxApiTest.PAUSE, id, null).status());
         SandboxApiTest.createRunning(api);  // one running, one paused at least
         long manifest = engine.find(id).orElseThrow().lastSnapshotBytes().orElseThrow();
+        engine.vmExits = Map.of("io", 5L, "mmio", 7L);
         Response m = api.raw("GET", "/metrics", null, java.net.http.HttpRequest.BodyPublishers.noBody());
+        engine.vmExits = Map.of();
         assertEquals(200, m.status());
         assertTrue(m.contentType().startsWith("text/plain; version=0.0.4"), m.contentType());
         Map<String, Double> v = PrometheusText.parse(m.text());
@@ -350,6 +352,8 @@ class ExecExtensionsTest {
         assertTrue(v.get("sandbox_snapshot_bytes_count") >= 1, m.text());
         assertTrue(v.get("sandbox_snapshot_bytes_sum") >= manifest, m.text());
         assertTrue(v.get("sandbox_sandboxes{state=\"paused\"}") >= 1, m.text());
+        assertEquals(5.0, v.get("sandbox_vm_exits_total{kind=\"io\"}"), m.text());
+        assertEquals(7.0, v.get("sandbox_vm_exits_total{kind=\"mmio\"}"), m.text());
     }
 
     /** Reads a stream to its end; returns the last event (exit or error). */

@@ -195,6 +195,14 @@ final class FakeEngine implements Engine {
     }
 
     @Override
+    public Map<String, Long> vmExits() {
+        return vmExits;
+    }
+
+    /** What {@link #vmExits()} answers: none by default, as an engine without vCPUs. */
+    volatile Map<String, Long> vmExits = Map.of();
+
+    @Override
     public Optional<Sandbox> find(String id) {
         return Optional.ofNullable(sandboxes.get(id));
     }

@@ -80,6 +80,8 @@ class KvmExecExtensionsTest {
             assertEquals(1.0, v.get("sandbox_sandboxes{state=\"running\"}"), m.text());
             assertEquals(1.0, v.get("sandbox_snapshot_bytes_count"), m.text());
             assertTrue(v.get("sandbox_snapshot_bytes_sum") > 0, m.text());
+            // the agent's vsock device is MMIO: every exec and transfer here made such exits
+            assertTrue(v.get("sandbox_vm_exits_total{kind=\"mmio\"}") > 0, m.text());
             System.out.printf("the pause wrote %.0f bytes%n", v.get("sandbox_snapshot_bytes_sum"));
             assertEquals(204, api.delete(SandboxApiTest.SANDBOX, id).status());
         }

@@ -9,6 +9,7 @@ import dev.sandbox.engine.agent.AgentClient;
 import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.engine.vmm.builder.MicrovmBuilder;
 import dev.sandbox.engine.vmm.builder.SpecLimits;
+import dev.sandbox.engine.vmm.vstate.ExitCounts;
 import dev.sandbox.engine.vmm.vstate.KvmTypes;
 import dev.sandbox.ffi.NativeException;
 import dev.sandbox.ffi.kvm.Kvm;
@@ -366,5 +367,10 @@ public final class KvmEngine implements Engine {
         } catch (RuntimeException e) {
             primary.addSuppressed(e);
         }
+    }
+
+    @Override
+    public Map<String, Long> vmExits() {
+        return ExitCounts.snapshot();
     }
 }

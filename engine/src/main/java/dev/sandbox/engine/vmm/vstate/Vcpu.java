@@ -191,6 +191,7 @@ public final class Vcpu implements AutoCloseable {
                 }
             }
             VcpuExit exit = fd.run();
+            ExitCounts.count(exit);
             trace(exit);
             switch (exits.handle(exit)) {
                 case ExitOutcome.Continue ignored -> {
