@@ -33,6 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * as paused, resumes it, and its file and process are there. Needs /dev/kvm; tools/test runs it.
  */
 @Tag("kvm")
+@Tag("own-part") // tools/lib/kvm-suite runs it alone (it starts server JVMs of its own), not with the module's other KVM classes
 class KvmRestartTest {
     private static final Pattern LISTENING = Pattern.compile("listening on http://[^:]+:(\\d+)");
 
