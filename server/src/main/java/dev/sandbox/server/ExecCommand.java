@@ -86,10 +86,16 @@ record ExecCommand(String cmd, List<String> args, int timeoutSec, Map<String, St
 
     /** The agent's EXEC payload size (protocol.h): three u32s, then u32-length-prefixed strings and bytes. */
     private long frameBytes() {
-        long n = 3 * 4 + str(cmd) + 4 + 4 + str(cwd) + str(stdin);
+        long n = 3 * 4 + str(cmd) + 4 + 4 + envAndCwdBytes(env, cwd) + str(stdin);
         for (String a : args) {
             n += str(a);
         }
+        return n;
+    }
+
+    /** What env ("NAME=value" strings) and cwd add to an agent frame, exec's or a background process's. */
+    static long envAndCwdBytes(Map<String, String> env, String cwd) {
+        long n = str(cwd);
         for (Map.Entry<String, String> e : env.entrySet()) {
             n += str(e.getKey() + "=" + e.getValue());
         }

@@ -46,11 +46,7 @@ record ProcessStartRequest(String cmd, List<String> args, Map<String, String> en
         if (bytes > MAX_ARGV_BYTES) {
             throw Fields.bad("cmd and args take " + bytes + " bytes, at most " + MAX_ARGV_BYTES);
         }
-        long envBytes = cwd == null ? 0 : cwd.length();
-        for (Map.Entry<String, String> e : env.entrySet()) {
-            envBytes += e.getKey().getBytes(StandardCharsets.UTF_8).length + 1
-                    + e.getValue().getBytes(StandardCharsets.UTF_8).length;
-        }
+        long envBytes = ExecCommand.envAndCwdBytes(env, cwd);
         if (envBytes + bytes > AgentCodec.MAX_PAYLOAD / 2) {
             throw Fields.bad("env and cwd take " + envBytes + " bytes to send to the guest; at most "
                     + (AgentCodec.MAX_PAYLOAD / 2 - bytes));

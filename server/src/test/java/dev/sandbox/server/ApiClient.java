@@ -42,6 +42,12 @@ final class ApiClient {
         }
     }
 
+    /** The answer is this status with the contract's error body carrying this code. */
+    static void assertError(int status, String code, Response r) {
+        org.junit.jupiter.api.Assertions.assertEquals(status, r.status(), r.text());
+        org.junit.jupiter.api.Assertions.assertEquals(code, r.errorCode(), r.text());
+    }
+
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final String base;
     private final ContractValidator contract;

@@ -2,19 +2,16 @@ package dev.sandbox.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sandbox.server.ApiClient.Response;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
+import static dev.sandbox.server.ApiClient.assertError;
 import static dev.sandbox.server.ApiClient.DIRS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -24,35 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Directory endpoints (list, mkdir, delete) over real HTTP with {@link FakeEngine}; every answer is checked
  * against openapi-extensions.yaml (DirListing, the declared statuses, the error codes) by {@link ApiClient}.
  */
-class DirsApiTest {
-
-    static final ContractValidator CONTRACT = new ContractValidator();
-    static Path data;
-    static FakeEngine engine;
-    static SandboxServer server;
-    static ApiClient api;
-
-    @BeforeAll
-    static void start(@TempDir Path dir) {
-        data = dir;
-        engine = new FakeEngine(dir.resolve("fake-vms"));
-        server = TestServers.start(TestServers.config(dir.resolve("state")), engine);
-        api = new ApiClient(server.port(), CONTRACT);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
-
-    private static String create() {
-        return SandboxApiTest.createRunning(api);
-    }
-
-    private static void assertError(int status, String code, Response r) {
-        assertEquals(status, r.status(), r.text());
-        assertEquals(code, r.errorCode(), r.text());
-    }
+class DirsApiTest extends FakeServerTest {
 
     private static List<String> names(JsonNode listing) {
         List<String> names = new ArrayList<>();

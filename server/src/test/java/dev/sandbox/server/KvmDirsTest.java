@@ -1,8 +1,6 @@
 package dev.sandbox.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sandbox.engine.Engine;
-import dev.sandbox.engine.EngineConfig;
 import dev.sandbox.server.ApiClient.Response;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -15,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.sandbox.server.ApiClient.assertError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,17 +45,10 @@ class KvmDirsTest {
         return m;
     }
 
-    private static void assertError(int status, String code, Response r) {
-        assertEquals(status, r.status(), r.text());
-        assertEquals(code, r.errorCode(), r.text());
-    }
-
     @Test
     void directoriesThroughTheApi(@TempDir Path dir) {
-        Engine engine = Engine.open(EngineConfig.defaults(dir.resolve("vms"),
-                EngineConfig.guestDirFromSystemProperty()));
-        try (SandboxServer server = SandboxServer.start(TestServers.config(dir.resolve("state")), engine)) {
-            ApiClient api = new ApiClient(server.port(), new ContractValidator());
+        try (RealServer real = RealServer.start(dir)) {
+            ApiClient api = real.api();
             long t0 = System.nanoTime();
             Response created = api.create("{\"memory_mb\":256}");
             assertEquals(201, created.status(), created.text());

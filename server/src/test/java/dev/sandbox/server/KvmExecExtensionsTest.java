@@ -1,8 +1,6 @@
 package dev.sandbox.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sandbox.engine.Engine;
-import dev.sandbox.engine.EngineConfig;
 import dev.sandbox.server.ApiClient.Response;
 import dev.sandbox.server.ApiClient.Stream;
 import org.junit.jupiter.api.Tag;
@@ -36,11 +34,9 @@ class KvmExecExtensionsTest {
 
     @Test
     void envCwdStdinAndStreamsOnARealGuest(@TempDir Path dir) {
-        Engine engine = Engine.open(EngineConfig.defaults(dir.resolve("vms"),
-                EngineConfig.guestDirFromSystemProperty()));
         ServerConfig config = TestServers.config(dir.resolve("state")).withLimits(TestServers.MAX_FILE_BYTES, 16 * MIB);
-        try (SandboxServer server = SandboxServer.start(config, engine)) {
-            ApiClient api = new ApiClient(server.port(), new ContractValidator());
+        try (RealServer real = RealServer.start(dir, config)) {
+            ApiClient api = real.api();
             Response created = api.create("{\"memory_mb\":256}");
             assertEquals(201, created.status(), created.text());
             String id = created.json().get("id").asText();

@@ -1,8 +1,6 @@
 package dev.sandbox.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sandbox.engine.Engine;
-import dev.sandbox.engine.EngineConfig;
 import dev.sandbox.server.ApiClient.Response;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -65,10 +63,8 @@ class KvmProcessesTest {
 
     @Test
     void backgroundProcessThroughPauseAndResume(@TempDir Path dir) throws Exception {
-        Engine engine = Engine.open(EngineConfig.defaults(dir.resolve("vms"),
-                EngineConfig.guestDirFromSystemProperty()));
-        try (SandboxServer server = SandboxServer.start(TestServers.config(dir.resolve("state")), engine)) {
-            ApiClient api = new ApiClient(server.port(), new ContractValidator());
+        try (RealServer real = RealServer.start(dir)) {
+            ApiClient api = real.api();
             long t0 = System.nanoTime();
             Response created = api.create("{\"memory_mb\":256}");
             assertEquals(201, created.status(), created.text());

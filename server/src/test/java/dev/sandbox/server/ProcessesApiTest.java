@@ -2,21 +2,18 @@ package dev.sandbox.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sandbox.server.ApiClient.Response;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import static dev.sandbox.server.ApiClient.assertError;
 import static dev.sandbox.server.ApiClient.PROCESS;
 import static dev.sandbox.server.ApiClient.PROCESSES;
 import static dev.sandbox.server.ApiClient.PROCESS_SIGNAL;
@@ -31,33 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * codes) by {@link ApiClient}.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class ProcessesApiTest {
-
-    static final ContractValidator CONTRACT = new ContractValidator();
-    static FakeEngine engine;
-    static SandboxServer server;
-    static ApiClient api;
-
-    @BeforeAll
-    static void start(@TempDir Path dir) {
-        engine = new FakeEngine(dir.resolve("fake-vms"));
-        server = TestServers.start(TestServers.config(dir.resolve("state")), engine);
-        api = new ApiClient(server.port(), CONTRACT);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
-
-    private static String create() {
-        return SandboxApiTest.createRunning(api);
-    }
-
-    private static void assertError(int status, String code, Response r) {
-        assertEquals(status, r.status(), r.text());
-        assertEquals(code, r.errorCode(), r.text());
-    }
+class ProcessesApiTest extends FakeServerTest {
 
     private static JsonNode started(String id, String json) {
         Response r = api.startProcess(id, json);

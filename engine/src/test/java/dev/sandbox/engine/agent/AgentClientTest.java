@@ -30,37 +30,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** AgentClient against the real sandbox-agent binary, run on the host in Unix-socket mode. */
-@Timeout(value = 120, unit = TimeUnit.SECONDS)
-class AgentClientTest {
-
-    @TempDir
-    static Path dir;
-
-    static AgentTestSupport.RunningAgent agent;
-    static AgentClient client;
-
-    @BeforeAll
-    static void start() throws Exception {
-        agent = new AgentTestSupport.RunningAgent(dir);
-        client = agent.connect();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
-    }
+class AgentClientTest extends RealAgentTest {
 
     private static ExecResult sh(String script) {
         return client.exec(ExecRequest.shell(script));

@@ -9,7 +9,6 @@ import dev.sandbox.engine.agent.AgentException.Kind;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,40 +17,12 @@ import java.time.Instant;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Directory calls (protocol 2) of AgentClient against the real sandbox-agent binary in Unix-socket mode. */
-@Timeout(value = 120, unit = TimeUnit.SECONDS)
-class AgentDirsTest {
-
-    @TempDir
-    static Path dir;
-
-    static AgentTestSupport.RunningAgent agent;
-    static AgentClient client;
-
-    @BeforeAll
-    static void start() throws Exception {
-        agent = new AgentTestSupport.RunningAgent(dir);
-        client = agent.connect();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
-    }
+class AgentDirsTest extends RealAgentTest {
 
     private static String p(String rel) {
         return dir.resolve(rel).toString();

@@ -15,38 +15,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Background process calls (protocol 3) of AgentClient against the real sandbox-agent binary in Unix-socket mode. */
-@Timeout(value = 120, unit = TimeUnit.SECONDS)
-class AgentProcsTest {
-
-    @TempDir
-    static Path dir;
-
-    static AgentTestSupport.RunningAgent agent;
-    static AgentClient client;
-
-    @BeforeAll
-    static void start() throws Exception {
-        agent = new AgentTestSupport.RunningAgent(dir);
-        client = agent.connect();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
-    }
+class AgentProcsTest extends RealAgentTest {
 
     /** Reads both streams until the exit; stdout then stderr, as strings. */
     private static String[] readToExit(AgentClient c, int pid, ProcessOutput[] last) {
