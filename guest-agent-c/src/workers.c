@@ -27,14 +27,24 @@ static int file_sink_cb(void *ctx, const uint8_t *data, size_t len)
     return conn_send(a->c, T_FILE_DATA, a->req.id, data, len, NULL);
 }
 
+/* Strings reach syscalls as C strings, where a NUL would silently cut them: such a request is refused.
+ * 0 when the request may go on. */
+static int refuse_nul(struct active *a, int has_nul, const char *what, const char *which)
+{
+    if (!has_nul)
+        return 0;
+    char msg[96];
+    snprintf(msg, sizeof(msg), "%s: %s contains a NUL byte", what, which);
+    send_error(a->c, a->req.id, E_INVALID, EINVAL, msg);
+    return -1;
+}
+
 static void do_exec(struct active *a)
 {
     struct exec_req *e = &a->req.u.exec;
     uint8_t *f;
-    if (e->has_nul) {
-        send_error(a->c, a->req.id, E_INVALID, EINVAL, "exec: a string contains a NUL byte");
+    if (refuse_nul(a, e->has_nul, "exec", "a string"))
         return;
-    }
     struct exec_spec spec = {
         .cmd = e->cmd,
         .args = e->args,
@@ -66,10 +76,8 @@ static void do_read(struct active *a)
     char msg[256];
     uint64_t size;
     uint8_t *f;
-    if (p->has_nul) {
-        send_error(a->c, a->req.id, E_INVALID, EINVAL, "read: path contains a NUL byte");
+    if (refuse_nul(a, p->has_nul, "read", "path"))
         return;
-    }
     if (file_read(p->path, p->max_bytes, file_sink_cb, a, &a->cancelled, &size, &kind, &err, msg, sizeof(msg))) {
         send_error(a->c, a->req.id, kind, err, msg);
         return;
@@ -86,17 +94,6 @@ static int dir_sink_cb(void *ctx, const struct dir_entry *entries, uint32_t n)
     return send_encoded(a->c, f, flen);
 }
 
-/* The checks every path request shares; 0 when the request may go on. */
-static int path_ok(struct active *a, const char *what)
-{
-    if (!a->req.u.path.has_nul)
-        return 0;
-    char msg[64];
-    snprintf(msg, sizeof(msg), "%s: path contains a NUL byte", what);
-    send_error(a->c, a->req.id, E_INVALID, EINVAL, msg);
-    return -1;
-}
-
 static void do_list(struct active *a)
 {
     struct path_req *p = &a->req.u.path;
@@ -105,7 +102,7 @@ static void do_list(struct active *a)
     uint32_t count;
     char msg[256];
     uint8_t *f;
-    if (path_ok(a, "list"))
+    if (refuse_nul(a, p->has_nul, "list", "path"))
         return;
     if (dir_list(p->path, p->max_entries, dir_sink_cb, a, &a->cancelled, &count, &truncated, &kind, &err, msg,
                  sizeof(msg))) {
@@ -123,7 +120,7 @@ static void do_mkdir(struct active *a)
     int err, created;
     char msg[256];
     uint8_t *f;
-    if (path_ok(a, "mkdir"))
+    if (refuse_nul(a, p->has_nul, "mkdir", "path"))
         return;
     if (dir_make(p->path, p->mode, &created, &kind, &err, msg, sizeof(msg))) {
         send_error(a->c, a->req.id, kind, err, msg);
@@ -141,7 +138,7 @@ static void do_remove(struct active *a)
     uint64_t removed;
     char msg[256];
     uint8_t *f;
-    if (path_ok(a, "remove"))
+    if (refuse_nul(a, p->has_nul, "remove", "path"))
         return;
     if (dir_remove(p->path, (p->flags & REMOVE_F_RECURSIVE) != 0, &a->cancelled, &removed, &kind, &err, msg,
                    sizeof(msg))) {
@@ -160,10 +157,8 @@ static void do_proc_start(struct active *a)
     char msg[256];
     uint32_t pid;
     uint8_t *f;
-    if (e->has_nul) {
-        send_error(a->c, a->req.id, E_INVALID, EINVAL, "start: a string contains a NUL byte");
+    if (refuse_nul(a, e->has_nul, "start", "a string"))
         return;
-    }
     struct exec_spec spec = {.cmd = e->cmd, .args = e->args, .env = e->env, .cwd = e->cwd};
     if (procs_start(&spec, &pid, &kind, &err, msg, sizeof(msg))) {
         send_error(a->c, a->req.id, kind, err, msg);
