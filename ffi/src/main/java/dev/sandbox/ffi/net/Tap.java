@@ -5,13 +5,12 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import dev.sandbox.ffi.CountedFd;
 import dev.sandbox.ffi.Libc;
 import dev.sandbox.ffi.LinuxAbi;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
 /**
@@ -31,14 +30,11 @@ public final class Tap implements AutoCloseable {
     private static final long NAME_OFFSET = TapAbi.ifreq.byteOffset(groupElement("ifr_name"));
     private static final long FLAGS_OFFSET = TapAbi.ifreq.byteOffset(groupElement("ifr_flags"));
 
-    private final int fd;
+    private final CountedFd fd;
     private final String name;
-    /** 1 for the owner plus one per call in progress; the fd is closed at 0, so no call hits a reused number. */
-    private final AtomicInteger users = new AtomicInteger(1);
-    private final AtomicBoolean closed = new AtomicBoolean();
 
     private Tap(int fd, String name) {
-        this.fd = fd;
+        this.fd = new CountedFd(fd, "tap " + name);
         this.name = name;
     }
 
@@ -89,21 +85,18 @@ public final class Tap implements AutoCloseable {
 
     /** The descriptor, for a poll set; owned by this object. */
     public int fd() {
-        if (closed.get()) {
-            throw new IllegalStateException("tap " + name + " closed");
-        }
-        return fd;
+        return fd.fd();
     }
 
     /** TUNSETVNETHDRSZ: 12 for {@code virtio_net_hdr_v1} (the default is the 10-byte legacy header). */
     public void setVnetHeaderSize(int bytes) {
-        int f = acquire();
+        int f = fd.acquire();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment size = arena.allocate(JAVA_INT);
             size.set(JAVA_INT, 0, bytes);
             Libc.ioctl(f, TapAbi.TUNSETVNETHDRSZ.name(), TapAbi.TUNSETVNETHDRSZ.number(), size);
         } finally {
-            release();
+            fd.release();
         }
     }
 
@@ -112,11 +105,11 @@ public final class Tap implements AutoCloseable {
      * kernel hand us only complete, checksummed frames.
      */
     public void setOffload(int tunFlags) {
-        int f = acquire();
+        int f = fd.acquire();
         try {
             Libc.ioctl(f, TapAbi.TUNSETOFFLOAD.name(), TapAbi.TUNSETOFFLOAD.number(), Integer.toUnsignedLong(tunFlags));
         } finally {
-            release();
+            fd.release();
         }
     }
 
@@ -125,12 +118,12 @@ public final class Tap implements AutoCloseable {
      * the largest packet expected. Returns its length, or -1 when none is waiting.
      */
     public int read(MemorySegment buffer) {
-        int f = acquire();
+        int f = fd.acquire();
         try {
             long n = Libc.read(f, buffer);
             return n == Libc.WOULD_BLOCK ? -1 : (int) n;
         } finally {
-            release();
+            fd.release();
         }
     }
 
@@ -139,38 +132,18 @@ public final class Tap implements AutoCloseable {
      * when the interface cannot take it now.
      */
     public boolean write(MemorySegment packet) {
-        int f = acquire();
+        int f = fd.acquire();
         try {
             return Libc.write(f, packet) != Libc.WOULD_BLOCK;
         } finally {
-            release();
-        }
-    }
-
-    private int acquire() {
-        while (true) {
-            int n = users.get();
-            if (n == 0 || closed.get()) {
-                throw new IllegalStateException("tap " + name + " closed");
-            }
-            if (users.compareAndSet(n, n + 1)) {
-                return fd;
-            }
-        }
-    }
-
-    private void release() {
-        if (users.decrementAndGet() == 0) {
-            Libc.close(fd);
+            fd.release();
         }
     }
 
     /** Releases the descriptor (once the calls in progress end); the kernel then deletes the interface. */
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
-            release();
-        }
+        fd.close();
     }
 
     @Override
