@@ -1,8 +1,5 @@
 package dev.sandbox.ffi;
 
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
@@ -10,16 +7,10 @@ import java.lang.foreign.MemorySegment;
 
 /** Owner of an eventfd(2): a 64-bit counter the VMM and KVM (irqfd, ioeventfd) signal each other through. */
 public final class EventFd implements AutoCloseable {
-    private final int fd;
-    /**
-     * 1 for the owner plus one per call in progress; the fd is closed when it reaches 0. So a write racing
-     * {@link #close()} either completes on this eventfd or fails, and never lands in a file that reused the number.
-     */
-    private final AtomicInteger users = new AtomicInteger(1);
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CountedFd fd;
 
     private EventFd(int fd) {
-        this.fd = fd;
+        this.fd = new CountedFd(fd, "eventfd");
     }
 
     /** A close-on-exec eventfd starting at 0; {@code nonBlocking} makes {@link #read()} return 0 when empty. */
@@ -33,7 +24,7 @@ public final class EventFd implements AutoCloseable {
         if (value <= 0) {
             throw new IllegalArgumentException("eventfd value must be positive: " + value);
         }
-        int f = acquire();
+        int f = fd.acquire();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(JAVA_LONG);
             buf.set(JAVA_LONG, 0, value);
@@ -41,51 +32,28 @@ public final class EventFd implements AutoCloseable {
                 throw new NativeException("write eventfd", Errno.EAGAIN.value());
             }
         } finally {
-            release();
+            fd.release();
         }
     }
 
     /** Takes and resets the counter; blocks until it is non-zero, or returns 0 at once if non-blocking. */
     public long read() {
-        int f = acquire();
+        int f = fd.acquire();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(JAVA_LONG);
             return Libc.read(f, buf) == Libc.WOULD_BLOCK ? 0 : buf.get(JAVA_LONG, 0);
         } finally {
-            release();
+            fd.release();
         }
     }
 
     /** The descriptor, for registering with KVM; owned by this object. */
     public int fd() {
-        if (closed.get()) {
-            throw new IllegalStateException("eventfd closed");
-        }
-        return fd;
-    }
-
-    private int acquire() {
-        while (true) {
-            int n = users.get();
-            if (n == 0 || closed.get()) {
-                throw new IllegalStateException("eventfd closed");
-            }
-            if (users.compareAndSet(n, n + 1)) {
-                return fd;
-            }
-        }
-    }
-
-    private void release() {
-        if (users.decrementAndGet() == 0) {
-            Libc.close(fd);
-        }
+        return fd.fd();
     }
 
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
-            release();
-        }
+        fd.close();
     }
 }

@@ -5,6 +5,7 @@ import java.lang.foreign.MemoryLayout;
 /**
  * An ioctl request: its C macro name (for error messages and the ABI test) and its number, encoded as
  * {@code <asm-generic/ioctl.h>} does: direction in bits 30-31, argument size in 16-29, type in 8-15, number in 0-7.
+ * The factories are public because other drivers' requests (TUN in {@code dev.sandbox.ffi.net}) are encoded alike.
  */
 public record Ioctl(String name, long number) {
     private static final int NONE = 0;
@@ -19,22 +20,22 @@ public record Ioctl(String name, long number) {
     }
 
     /** _IO(type, nr) */
-    static Ioctl io(String name, int type, int nr) {
+    public static Ioctl io(String name, int type, int nr) {
         return ioc(name, NONE, type, nr, 0);
     }
 
     /** _IOR(type, nr, argument) */
-    static Ioctl ior(String name, int type, int nr, MemoryLayout arg) {
+    public static Ioctl ior(String name, int type, int nr, MemoryLayout arg) {
         return ioc(name, READ, type, nr, arg.byteSize());
     }
 
     /** _IOW(type, nr, argument) */
-    static Ioctl iow(String name, int type, int nr, MemoryLayout arg) {
+    public static Ioctl iow(String name, int type, int nr, MemoryLayout arg) {
         return ioc(name, WRITE, type, nr, arg.byteSize());
     }
 
     /** _IOWR(type, nr, argument) */
-    static Ioctl iowr(String name, int type, int nr, MemoryLayout arg) {
+    public static Ioctl iowr(String name, int type, int nr, MemoryLayout arg) {
         return ioc(name, READ | WRITE, type, nr, arg.byteSize());
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.sandbox.ffi.Errno;
 import dev.sandbox.ffi.LinuxAbi;
 import dev.sandbox.ffi.ThreadSignals;
+import dev.sandbox.ffi.net.TapAbi;
 import java.io.IOException;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 class AbiTest {
     /** The classes whose public static fields are ABI: layouts, ioctls, int constants. */
     private static final List<Class<?>> ABI_CLASSES =
-            List.of(KvmAbi.class, KvmIoctls.class, KvmConstants.class, LinuxAbi.class);
+            List.of(KvmAbi.class, KvmIoctls.class, KvmConstants.class, LinuxAbi.class, TapAbi.class);
 
     private static final String HEADERS = """
             #define _GNU_SOURCE
@@ -46,7 +47,10 @@ class AbiTest {
             #include <unistd.h>
             #include <sys/mman.h>
             #include <sys/eventfd.h>
+            #include <net/if.h>
             #include <linux/kvm.h>
+            #include <linux/if_tun.h>
+            #include <linux/virtio_net.h>
             """;
 
     /** One number to compare: the C expression and what Java says it is. */

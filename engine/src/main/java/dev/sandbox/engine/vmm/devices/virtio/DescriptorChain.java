@@ -2,6 +2,7 @@ package dev.sandbox.engine.vmm.devices.virtio;
 
 import dev.sandbox.engine.vmm.memory.GuestMemory;
 
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
@@ -34,6 +35,28 @@ public record DescriptorChain(int head, List<Descriptor> readable, List<Descript
     public void write(GuestMemory memory, long offset, byte[] source, int sourceOffset, int length) {
         scatter(writable, writableLength(), "write", offset, length,
                 (address, done, n) -> memory.write(address, source, sourceOffset + done, n));
+    }
+
+    /**
+     * Fills all of {@code destination} from {@code offset} bytes into the readable buffers; for devices that hand
+     * the bytes to native code (a TAP) without a heap copy.
+     */
+    public void read(GuestMemory memory, long offset, MemorySegment destination) {
+        scatter(readable, readableLength(), "read", offset, segmentLength(destination),
+                (address, done, n) -> MemorySegment.copy(memory.slice(address, n), 0, destination, done, n));
+    }
+
+    /** Copies all of {@code source} to {@code offset} bytes into the writable buffers. */
+    public void write(GuestMemory memory, long offset, MemorySegment source) {
+        scatter(writable, writableLength(), "write", offset, segmentLength(source),
+                (address, done, n) -> memory.write(address, source.asSlice(done, n)));
+    }
+
+    private static int segmentLength(MemorySegment segment) {
+        if (segment.byteSize() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("copy of %d bytes is too large".formatted(segment.byteSize()));
+        }
+        return (int) segment.byteSize();
     }
 
     /** One piece of a scattered copy: {@code n} bytes at guest {@code address}, {@code done} bytes copied so far. */

@@ -59,7 +59,12 @@ public final class MmioDriver {
 
     /** Full bring-up with VERSION_1 and the given queues; returns the final status. */
     public int start(List<DriverQueue> queues) {
-        if (!negotiate(VirtioFeatures.VERSION_1)) {
+        return start(VirtioFeatures.VERSION_1, queues);
+    }
+
+    /** Full bring-up with {@code features} and the given queues; returns the final status. */
+    public int start(long features, List<DriverQueue> queues) {
+        if (!negotiate(features)) {
             throw new AssertionError("features refused");
         }
         for (int i = 0; i < queues.size(); i++) {
@@ -67,6 +72,18 @@ public final class MmioDriver {
         }
         write(MmioTransport.STATUS, read(MmioTransport.STATUS) | MmioTransport.STATUS_DRIVER_OK);
         return read(MmioTransport.STATUS);
+    }
+
+    /** Reads {@code length} bytes of the device's configuration space with one access. */
+    public byte[] readConfig(int offset, int length) {
+        byte[] data = new byte[length];
+        transport.read(MmioTransport.CONFIG + offset, data);
+        return data;
+    }
+
+    /** Whether the device set DEVICE_NEEDS_RESET. */
+    public boolean needsReset() {
+        return (read(MmioTransport.STATUS) & MmioTransport.STATUS_DEVICE_NEEDS_RESET) != 0;
     }
 
     public void notifyQueue(int index) {
