@@ -22,9 +22,10 @@
  *
  * CONNECTION
  *   The first frame from the client must be HELLO (id 0); the agent answers HELLO_OK with the highest version both
- *   sides speak (this agent: 1 to 3), or ERROR VERSION and closes. Version 2 adds LIST, MKDIR and REMOVE, version 3
- *   the PROC_* requests; on a connection that chose an older version they are answered like an unknown type (ERROR UNSUPPORTED), which is also what
- *   an agent that predates them answers, so a host can tell "too old" from any other failure.
+ *   sides speak (this agent: 1 to 4), or ERROR VERSION and closes. Version 2 adds LIST, MKDIR and REMOVE, version 3
+ *   the PROC_* requests, version 4 IDENTITY; on a connection that chose an older version they are answered like an
+ *   unknown type (ERROR UNSUPPORTED), which is also what an agent that predates them answers, so a host can tell
+ *   "too old" from any other failure.
  *   Then requests may be sent at any time: requests multiplex on one connection, their replies interleave, each
  *   frame tagged with its request id. Malformed input (bad header, oversize length, bad payload, a frame before
  *   HELLO) makes the agent send ERROR INVALID with id 0 when it can and close that connection; other connections
@@ -63,11 +64,15 @@
  *   0x13 PROC_READ  u32 pid, u64 stdout_off,            0x92 PROC_OUTPUT u64 stdout_off, bytes stdout,
  *                   u64 stderr_off, u32 max_bytes,                     u64 stderr_off, bytes stderr,
  *                   u32 wait_ms                                        u8 exited, i32 exit_code, i32 signal
+ *   version 4:
+ *   0x14 IDENTITY   str hostname ("" = unchanged),      0x93 IDENTITY_OK u8 flags, u32 entropy_bytes, u8 credited
+ *                   i64 seconds, u32 nanos (Unix time),
+ *                   bytes entropy
  *                                                       0xFF ERROR     u16 kind, i32 errno, str message
  *
  *   Any request may instead end with ERROR (enum agent_error). Every request gets exactly one final frame:
  *   HELLO_OK, PONG, EXIT, WRITE_OK, FILE_END, CLOCK_OK, ENTROPY_OK, QUIESCE_OK, LIST_END, MKDIR_OK, REMOVE_OK,
- *   PROCS, SIGNAL_OK, PROC_OUTPUT or ERROR.
+ *   PROCS, SIGNAL_OK, PROC_OUTPUT, IDENTITY_OK or ERROR.
  *
  * EXEC
  *   argv = [cmd, args...]; cmd is looked up in PATH (the request env's PATH, else the agent's) unless it has a '/'.
@@ -126,6 +131,16 @@
  *   the current guest time (applied = 0). ENTROPY adds the bytes to the kernel pool with RNDADDENTROPY
  *   (credited = 1) when PID 1/--privileged, else (or if that fails) writes them to /dev/urandom (credited = 0).
  *   QUIESCE runs sync() before a snapshot.
+ *
+ * IDENTITY (version 4): what a clone restored from a template needs to be itself, in one round trip and without a
+ *   fork: its hostname, the time and fresh entropy. hostname is "" (left unchanged) or 1..AGENT_MAX_HOSTNAME bytes of
+ *   [A-Za-z0-9.-] starting with a letter or digit (the rule of sandbox.hostname= on the kernel command line); any
+ *   other hostname, or nanos >= 10^9, is ERROR INVALID and nothing is changed (the connection stays open). Then, as
+ *   CLOCK and ENTROPY do: when PID 1 or --privileged the agent sets the hostname (sethostname) and CLOCK_REALTIME and
+ *   credits the entropy (RNDADDENTROPY); otherwise it changes neither hostname nor clock and only mixes the bytes in
+ *   through /dev/urandom. flags: bit0 (IDENTITY_F_HOSTNAME) the hostname was set, bit1 (IDENTITY_F_CLOCK) the clock
+ *   was set; entropy_bytes = the bytes added, credited as in ENTROPY_OK. A failing sethostname or clock_settime is an
+ *   ERROR (what came before it stays applied).
  */
 #ifndef SANDBOX_AGENT_PROTOCOL_H
 #define SANDBOX_AGENT_PROTOCOL_H
@@ -135,14 +150,14 @@
 
 #define AGENT_VSOCK_PORT 10000u
 #define AGENT_MAGIC 0x53425841u /* "SBXA" */
-#define AGENT_PROTOCOL_VERSION 3     /* the highest this agent speaks */
+#define AGENT_PROTOCOL_VERSION 4     /* the highest this agent speaks */
 #define AGENT_PROTOCOL_MIN_VERSION 1 /* the lowest */
 #define AGENT_HEADER_SIZE 12
 #define AGENT_MAX_PAYLOAD (1024u * 1024u)
 #define AGENT_CHUNK (64u * 1024u)
 #define AGENT_MAX_PING 4096u
 #define AGENT_DRAIN_MS 100
-#define AGENT_VERSION_STRING "sandbox-agent 0.3.0"
+#define AGENT_VERSION_STRING "sandbox-agent 0.4.0"
 #define AGENT_MAX_LIST 10000u /* entries per LIST */
 #define AGENT_MAX_NAME 255u   /* bytes in a directory entry's name (NAME_MAX) */
 #define AGENT_MAX_DEPTH 256   /* directory levels a recursive REMOVE descends */
@@ -151,6 +166,7 @@
 #define AGENT_MAX_PROC_ARGV 8192u   /* bytes of cmd + args of one background process */
 #define AGENT_PROC_BUFFER (1024u * 1024u) /* bytes kept per stream per background process */
 #define AGENT_MAX_WAIT_MS 30000u    /* longest PROC_READ wait */
+#define AGENT_MAX_HOSTNAME 64u      /* bytes of an IDENTITY hostname (__NEW_UTS_LEN) */
 
 enum agent_type {
     T_HELLO = 0x01,
@@ -171,6 +187,7 @@ enum agent_type {
     T_PROC_LIST = 0x11,   /* version 3 */
     T_PROC_SIGNAL = 0x12, /* version 3 */
     T_PROC_READ = 0x13,   /* version 3 */
+    T_IDENTITY = 0x14,    /* version 4 */
 
     T_HELLO_OK = 0x81,
     T_PONG = 0x82,
@@ -190,6 +207,7 @@ enum agent_type {
     T_PROCS = 0x90,
     T_SIGNAL_OK = 0x91,
     T_PROC_OUTPUT = 0x92,
+    T_IDENTITY_OK = 0x93,
     T_ERROR = 0xFF,
 };
 
@@ -215,6 +233,8 @@ enum agent_error {
 #define HELLO_F_PID1 1u
 #define LIST_F_TRUNCATED 1u
 #define REMOVE_F_RECURSIVE 1u
+#define IDENTITY_F_HOSTNAME 1u
+#define IDENTITY_F_CLOCK 2u
 
 /* LIST entry kinds (u8) */
 enum dir_kind { DIR_KIND_FILE = 1, DIR_KIND_DIR = 2, DIR_KIND_SYMLINK = 3, DIR_KIND_OTHER = 4 };
@@ -301,10 +321,16 @@ struct clock_req {
     int64_t seconds;
     uint32_t nanos;
 };
+struct identity_req { /* the entropy bytes are the request's data/data_len */
+    char *hostname;        /* NUL-terminated copy; "" = unchanged */
+    uint32_t hostname_len; /* bytes sent (an embedded NUL makes strlen shorter) */
+    int64_t seconds;
+    uint32_t nanos;        /* not range-checked by the decoder: proto_identity_check */
+};
 struct request {
     uint8_t type;
     uint32_t id;
-    const uint8_t *data; /* PING, WRITE_DATA, ENTROPY: points into the payload */
+    const uint8_t *data; /* PING, WRITE_DATA, ENTROPY, IDENTITY (entropy): points into the payload */
     uint32_t data_len;
     union {
         struct hello_req hello;
@@ -312,12 +338,19 @@ struct request {
         struct path_req path;
         struct clock_req clock;
         struct proc_req proc;
+        struct identity_req identity;
     } u; /* PROC_START uses exec (timeout, caps and stdin left 0) */
 };
 
 /* Decodes one request payload. Returns 0 on success, -1 when malformed, -2 for an unknown type (well-formed). */
 int proto_decode_request(uint8_t type, uint32_t id, const uint8_t *payload, uint32_t len, struct request *out);
 void proto_request_free(struct request *r);
+
+/* Whether p[0..n) is a hostname the agent sets: 1..AGENT_MAX_HOSTNAME bytes of [A-Za-z0-9.-], the first a letter or
+ * digit (what the engine's BootCommandLine allows). */
+int proto_valid_hostname(const uint8_t *p, size_t n);
+/* 0 when a decoded IDENTITY may be applied; else -1 with the reason in msg (answered as ERROR INVALID). */
+int proto_identity_check(const struct identity_req *r, char *msg, size_t msglen);
 
 /* ---- reply encoders: each returns a malloc'd frame in *out and its length, or 0 on failure ---- */
 size_t proto_enc_hello_ok(uint8_t **out, uint16_t version, const char *agent_version, uint32_t max_payload,
@@ -328,6 +361,7 @@ size_t proto_enc_exit(uint8_t **out, uint32_t id, int32_t exit_code, int32_t sig
 size_t proto_enc_u64(uint8_t **out, uint8_t type, uint32_t id, uint64_t v); /* WRITE_OK, FILE_END */
 size_t proto_enc_clock_ok(uint8_t **out, uint32_t id, uint8_t applied, int64_t prev_seconds, uint32_t prev_nanos);
 size_t proto_enc_entropy_ok(uint8_t **out, uint32_t id, uint32_t bytes, uint8_t credited);
+size_t proto_enc_identity_ok(uint8_t **out, uint32_t id, uint8_t flags, uint32_t entropy_bytes, uint8_t credited);
 size_t proto_enc_error(uint8_t **out, uint32_t id, uint16_t kind, int32_t err, const char *message);
 
 /* One LIST entry; name is NUL-terminated, at most AGENT_MAX_NAME bytes. */

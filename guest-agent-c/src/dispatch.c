@@ -1,21 +1,17 @@
-/* dispatch.c: the requests served on the connection's reader thread (PING, CLOCK, ENTROPY, CANCEL, the upload
- * frames) and the hand-off of the others to workers. */
+/* dispatch.c: the requests served on the connection's reader thread (PING, CLOCK, ENTROPY, IDENTITY, CANCEL, the
+ * upload frames) and the hand-off of the others to workers. */
 #define _GNU_SOURCE
 #include "conn.h"
+#include "identity.h"
 #include "procs.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
-
-/* <linux/random.h>: RNDADDENTROPY = _IOW('R', 0x03, int[2]) */
-#define RNDADDENTROPY_COMPAT 0x40085203u
 
 static struct upload **find_upload(struct conn *c, uint32_t id)
 {
@@ -52,17 +48,11 @@ static void do_cancel(struct conn *c, uint32_t id)
 static void do_clock(struct conn *c, const struct request *q)
 {
     struct timespec prev;
-    clock_gettime(CLOCK_REALTIME, &prev);
-    uint8_t applied = 0;
-    if (c->cfg->privileged) {
-        struct timespec ts = {(time_t)q->u.clock.seconds, (long)q->u.clock.nanos};
-        if (clock_settime(CLOCK_REALTIME, &ts) != 0) {
-            char msg[128];
-            snprintf(msg, sizeof(msg), "clock_settime: %s", strerror(errno));
-            send_error(c, q->id, proto_errno_kind(errno), errno, msg);
-            return;
-        }
-        applied = 1;
+    uint8_t applied;
+    struct guest_fail fl;
+    if (guest_set_clock(c->cfg->privileged, q->u.clock.seconds, q->u.clock.nanos, &prev, &applied, &fl)) {
+        send_error(c, q->id, fl.kind, fl.err, fl.msg);
+        return;
     }
     uint8_t *f;
     size_t flen = proto_enc_clock_ok(&f, q->id, applied, (int64_t)prev.tv_sec, (uint32_t)prev.tv_nsec);
@@ -71,44 +61,28 @@ static void do_clock(struct conn *c, const struct request *q)
 
 static void do_entropy(struct conn *c, const struct request *q)
 {
-    uint8_t credited = 0;
-    int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
-    if (fd >= 0 && c->cfg->privileged && q->data_len) {
-        struct {
-            int entropy_count;
-            int buf_size;
-        } *info = malloc(sizeof(*info) + q->data_len);
-        if (info) {
-            info->entropy_count = (int)(q->data_len * 8);
-            info->buf_size = (int)q->data_len;
-            memcpy(info + 1, q->data, q->data_len);
-            credited = ioctl(fd, RNDADDENTROPY_COMPAT, info) == 0;
-            free(info);
-        }
-    }
-    int err = 0;
-    if (fd < 0) {
-        err = errno;
-    } else if (!credited) { /* not allowed or failed: mix the bytes in without crediting them */
-        for (uint32_t off = 0; off < q->data_len;) {
-            ssize_t w = write(fd, q->data + off, q->data_len - off);
-            if (w <= 0) {
-                err = w < 0 ? errno : EIO;
-                break;
-            }
-            off += (uint32_t)w;
-        }
-    }
-    if (fd >= 0)
-        close(fd);
-    if (err) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "/dev/urandom: %s", strerror(err));
-        send_error(c, q->id, proto_errno_kind(err), err, msg);
+    uint8_t credited;
+    struct guest_fail fl;
+    if (guest_add_entropy(c->cfg->privileged, q->data, q->data_len, &credited, &fl)) {
+        send_error(c, q->id, fl.kind, fl.err, fl.msg);
         return;
     }
     uint8_t *f;
     size_t flen = proto_enc_entropy_ok(&f, q->id, q->data_len, credited);
+    send_encoded(c, f, flen);
+}
+
+/* IDENTITY: hostname, clock and entropy on this thread, no fork (a clone's first request after its restore). */
+static void do_identity(struct conn *c, const struct request *q)
+{
+    uint8_t flags, credited;
+    struct guest_fail fl;
+    if (guest_identity(c->cfg->privileged, q, &flags, &credited, &fl)) {
+        send_error(c, q->id, fl.kind, fl.err, fl.msg);
+        return;
+    }
+    uint8_t *f;
+    size_t flen = proto_enc_identity_ok(&f, q->id, flags, q->data_len, credited);
     send_encoded(c, f, flen);
 }
 
@@ -128,6 +102,9 @@ void dispatch(struct conn *c, struct request *q)
         break;
     case T_ENTROPY:
         do_entropy(c, q);
+        break;
+    case T_IDENTITY:
+        do_identity(c, q);
         break;
     case T_CANCEL:
         do_cancel(c, q->id);

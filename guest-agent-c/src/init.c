@@ -1,6 +1,7 @@
 /* init.c: what the agent does as PID 1 of the microVM, before serving. */
 #define _GNU_SOURCE
 #include "agent.h"
+#include "protocol.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,11 +84,7 @@ static void set_hostname(void)
                 continue;
             const char *v = tok + 17;
             size_t l = strlen(v);
-            int ok = l > 0 && l < sizeof(name);
-            for (size_t i = 0; ok && i < l; i++)
-                ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') ||
-                     v[i] == '-' || v[i] == '.';
-            if (ok)
+            if (proto_valid_hostname((const uint8_t *)v, l)) /* the rule IDENTITY applies too */
                 memcpy(name, v, l + 1);
             else
                 agent_log("ignoring invalid sandbox.hostname=%s", v);

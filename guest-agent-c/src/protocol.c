@@ -2,6 +2,7 @@
 #include "protocol.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,6 +270,9 @@ void proto_request_free(struct request *q)
     case T_REMOVE:
         free(q->u.path.path);
         break;
+    case T_IDENTITY:
+        free(q->u.identity.hostname);
+        break;
     default:
         break;
     }
@@ -364,6 +368,17 @@ int proto_decode_request(uint8_t type, uint32_t id, const uint8_t *payload, uint
         q->u.proc.max_bytes = rd_u32(&r);
         q->u.proc.wait_ms = rd_u32(&r);
         break;
+    case T_IDENTITY: {
+        struct identity_req *d = &q->u.identity;
+        int has_nul = 0; /* proto_identity_check refuses it: strlen(hostname) is then short of hostname_len */
+        size_t start = r.pos;
+        d->hostname = rd_cstr(&r, &has_nul);
+        d->hostname_len = d->hostname ? (uint32_t)(r.pos - start - 4) : 0;
+        d->seconds = (int64_t)rd_u64(&r);
+        d->nanos = rd_u32(&r);
+        q->data = rd_blob(&r, &q->data_len);
+        break;
+    }
     case T_CLOCK:
         q->u.clock.seconds = (int64_t)rd_u64(&r);
         q->u.clock.nanos = rd_u32(&r);
@@ -453,6 +468,16 @@ size_t proto_enc_entropy_ok(uint8_t **out, uint32_t id, uint32_t bytes, uint8_t 
     return finish(&w, T_ENTROPY_OK, id, out);
 }
 
+size_t proto_enc_identity_ok(uint8_t **out, uint32_t id, uint8_t flags, uint32_t entropy_bytes, uint8_t credited)
+{
+    struct wr w;
+    wr_init(&w);
+    wr_u8(&w, flags);
+    wr_u32(&w, entropy_bytes);
+    wr_u8(&w, credited);
+    return finish(&w, T_IDENTITY_OK, id, out);
+}
+
 size_t proto_enc_error(uint8_t **out, uint32_t id, uint16_t kind, int32_t err, const char *message)
 {
     struct wr w;
@@ -502,8 +527,37 @@ size_t proto_enc_mkdir_ok(uint8_t **out, uint32_t id, uint8_t created)
     return finish(&w, T_MKDIR_OK, id, out);
 }
 
+int proto_valid_hostname(const uint8_t *p, size_t n)
+{
+    if (n < 1 || n > AGENT_MAX_HOSTNAME)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '-' && c != '.')))
+            return 0;
+    }
+    return 1;
+}
+
+int proto_identity_check(const struct identity_req *r, char *msg, size_t msglen)
+{
+    if (r->hostname_len && !proto_valid_hostname((const uint8_t *)r->hostname, r->hostname_len)) {
+        snprintf(msg, msglen, "identity: hostname of %u bytes is not 1..%u of [A-Za-z0-9.-] starting with a letter"
+                              " or digit", r->hostname_len, AGENT_MAX_HOSTNAME);
+        return -1;
+    }
+    if (r->nanos >= 1000000000u) {
+        snprintf(msg, msglen, "identity: nanos %u out of range", r->nanos);
+        return -1;
+    }
+    return 0;
+}
+
 int proto_request_version(uint8_t type)
 {
+    if (type == T_IDENTITY)
+        return 4;
     if (type >= T_PROC_START && type <= T_PROC_READ)
         return 3;
     return type == T_LIST || type == T_MKDIR || type == T_REMOVE ? 2 : 1;

@@ -1,8 +1,8 @@
 /* fuzz_frame.c: libFuzzer target for the agent's input path: splits the input into frames exactly as a connection
  * does (header, bounds, payload) and decodes each payload as a request (the directory requests of version 2
- * included, and the PROC_* requests of version 3), then runs reply encoders, LIST entries, PROCS and PROC_OUTPUT among
- * them, on fuzzed contents. Run by `make fuzz` (part of
- * `make test`). */
+ * included, the PROC_* requests of version 3 and IDENTITY of version 4, whose hostname goes through the check the
+ * handler applies), then runs reply encoders, LIST entries, PROCS, PROC_OUTPUT and IDENTITY_OK among them, on fuzzed
+ * contents. Run by `make fuzz` (part of `make test`). */
 #include "protocol.h"
 
 #include <stddef.h>
@@ -42,6 +42,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             if (h.type >= T_PROC_START && h.type <= T_PROC_READ && proto_request_version(h.type) != 3)
                 __builtin_trap();
+            if (h.type == T_IDENTITY) {
+                const struct identity_req *d = &q.u.identity;
+                char msg[256];
+                int ok = proto_identity_check(d, msg, sizeof(msg)) == 0;
+                /* accepted: no NUL, at most AGENT_MAX_HOSTNAME bytes, the entropy inside the payload */
+                if (proto_request_version(h.type) != 4 || strlen(d->hostname) > d->hostname_len ||
+                    (ok && (strlen(d->hostname) != d->hostname_len || d->hostname_len > AGENT_MAX_HOSTNAME ||
+                            d->nanos >= 1000000000u)) ||
+                    (q.data_len && (q.data < data + off || q.data + q.data_len > data + off + h.len)))
+                    __builtin_trap();
+            }
             proto_request_free(&q);
         }
         off += h.len;
@@ -74,6 +85,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t *f = NULL;
         size_t len = proto_enc_dir_entries(&f, 8, e, n);
         if (len != AGENT_HEADER_SIZE + want)
+            __builtin_trap();
+        free(f);
+    }
+    /* IDENTITY_OK: fixed size whatever the values */
+    if (size >= 6) {
+        uint8_t *f = NULL;
+        uint32_t bytes = (uint32_t)data[1] << 24 | (uint32_t)data[2] << 16 | (uint32_t)data[3] << 8 | data[4];
+        size_t len = proto_enc_identity_ok(&f, 15, data[0], bytes, data[5]);
+        if (len != AGENT_HEADER_SIZE + 6 || f[AGENT_HEADER_SIZE] != data[0])
             __builtin_trap();
         free(f);
     }

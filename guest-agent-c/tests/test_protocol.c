@@ -257,7 +257,29 @@ static void test_requests(void)
     n = enc_req(&w, T_PROC_READ, 14, &e);
     same(b, e, n);
 
-    /* the version each type needs: the new ones 2 or 3, the rest 1 */
+    b = frame("hello_v4", T_HELLO, 0, &pl, &len);
+    CHECK_EQ(proto_decode_request(T_HELLO, 0, pl, len, &q), 0);
+    CHECK_EQ(q.u.hello.max_version, 4);
+    wr_init(&w), wr_u32(&w, AGENT_MAGIC), wr_u16(&w, 1), wr_u16(&w, 4);
+    n = enc_req(&w, T_HELLO, 0, &e);
+    same(b, e, n);
+
+    b = frame("identity", T_IDENTITY, 15, &pl, &len);
+    CHECK_EQ(proto_decode_request(T_IDENTITY, 15, pl, len, &q), 0);
+    CHECK_STR(q.u.identity.hostname, "sb-1a2b3c4d");
+    CHECK_EQ(q.u.identity.hostname_len, 11);
+    CHECK_EQ(q.u.identity.seconds, 1700000000);
+    CHECK_EQ(q.u.identity.nanos, 123456789);
+    CHECK_MEM(q.data, q.data_len, seq, 16);
+    char why[256];
+    CHECK_EQ(proto_identity_check(&q.u.identity, why, sizeof(why)), 0);
+    proto_request_free(&q);
+    wr_init(&w), wr_str(&w, "sb-1a2b3c4d"), wr_u64(&w, 1700000000), wr_u32(&w, 123456789), wr_blob(&w, seq, 16);
+    n = enc_req(&w, T_IDENTITY, 15, &e);
+    same(b, e, n);
+
+    /* the version each type needs: the new ones 2, 3 or 4, the rest 1 */
+    CHECK_EQ(proto_request_version(T_IDENTITY), 4);
     CHECK_EQ(proto_request_version(T_PROC_START), 3);
     CHECK_EQ(proto_request_version(T_PROC_LIST), 3);
     CHECK_EQ(proto_request_version(T_PROC_SIGNAL), 3);
@@ -302,6 +324,18 @@ static void test_replies(void)
 
     b = frame("hello_ok_v3", T_HELLO_OK, 0, &pl, &len);
     rd_init(&r, pl, len);
+    CHECK_EQ(rd_u16(&r), 3);
+    sp = rd_blob(&r, &sl);
+    CHECK_MEM(sp, sl, "sandbox-agent 0.3.0", 19);
+    CHECK_EQ(rd_u32(&r), AGENT_MAX_PAYLOAD);
+    CHECK_EQ(rd_u32(&r), HELLO_F_PID1);
+    CHECK_EQ(rd_end(&r), 0);
+    n = proto_enc_hello_ok(&e, 3, "sandbox-agent 0.3.0", AGENT_MAX_PAYLOAD, HELLO_F_PID1);
+    same(b, e, n);
+
+    /* the newest: this agent's own version and string */
+    b = frame("hello_ok_v4", T_HELLO_OK, 0, &pl, &len);
+    rd_init(&r, pl, len);
     CHECK_EQ(rd_u16(&r), AGENT_PROTOCOL_VERSION);
     sp = rd_blob(&r, &sl);
     CHECK_MEM(sp, sl, AGENT_VERSION_STRING, strlen(AGENT_VERSION_STRING));
@@ -309,6 +343,15 @@ static void test_replies(void)
     CHECK_EQ(rd_u32(&r), HELLO_F_PID1);
     CHECK_EQ(rd_end(&r), 0);
     n = proto_enc_hello_ok(&e, AGENT_PROTOCOL_VERSION, AGENT_VERSION_STRING, AGENT_MAX_PAYLOAD, HELLO_F_PID1);
+    same(b, e, n);
+
+    b = frame("identity_ok", T_IDENTITY_OK, 15, &pl, &len);
+    rd_init(&r, pl, len);
+    CHECK_EQ(rd_u8(&r), IDENTITY_F_HOSTNAME | IDENTITY_F_CLOCK);
+    CHECK_EQ(rd_u32(&r), 16);
+    CHECK_EQ(rd_u8(&r), 1);
+    CHECK_EQ(rd_end(&r), 0);
+    n = proto_enc_identity_ok(&e, 15, IDENTITY_F_HOSTNAME | IDENTITY_F_CLOCK, 16, 1);
     same(b, e, n);
 
     b = frame("dir_entries", T_DIR_ENTRIES, 8, &pl, &len);
@@ -506,8 +549,8 @@ static void test_malformed(void)
     CHECK(b.n >= AGENT_HEADER_SIZE && proto_parse_header(b.p, &h) == -1);
     free(b.p);
     const char *bad_payload[] = {"malformed_exec_truncated", "malformed_trailing", "malformed_list_truncated",
-                                 "malformed_proc_read_truncated"};
-    for (int i = 0; i < 4; i++) {
+                                 "malformed_proc_read_truncated", "malformed_identity_truncated"};
+    for (int i = 0; i < 5; i++) {
         b = load(bad_payload[i]);
         CHECK(b.n >= AGENT_HEADER_SIZE);
         CHECK_EQ(proto_parse_header(b.p, &h), 0);
@@ -572,12 +615,61 @@ static void test_edges(void)
     wr_free(&w);
 }
 
+/* Decodes an IDENTITY with this hostname (n bytes) and nanos; returns proto_identity_check's answer. */
+static int identity_check(const char *host, uint32_t n, uint32_t nanos)
+{
+    struct wr w;
+    struct request q;
+    char why[256] = "";
+    wr_init(&w);
+    wr_blob(&w, host, n), wr_u64(&w, 1700000000), wr_u32(&w, nanos), wr_blob(&w, "e", 1);
+    size_t len = wr_finish(&w, T_IDENTITY, 3);
+    CHECK(len > 0);
+    int rc = proto_decode_request(T_IDENTITY, 3, w.p + AGENT_HEADER_SIZE, (uint32_t)(len - AGENT_HEADER_SIZE), &q);
+    CHECK_EQ(rc, 0); /* bad values are well-formed: refused with ERROR INVALID, the connection stays */
+    wr_free(&w);
+    if (rc)
+        return -2;
+    CHECK_EQ(q.u.identity.hostname_len, n);
+    CHECK_EQ(q.data_len, 1);
+    rc = proto_identity_check(&q.u.identity, why, sizeof(why));
+    CHECK(rc == 0 ? why[0] == 0 : why[0] != 0);
+    proto_request_free(&q);
+    return rc;
+}
+
+static void test_hostnames(void)
+{
+    char h64[65], h65[66];
+    memset(h64, 'a', 64), h64[64] = 0;
+    memset(h65, 'b', 65), h65[65] = 0;
+    /* good: empty (unchanged), the engine's ids, letters/digits/dots/hyphens, exactly 64 bytes */
+    CHECK_EQ(identity_check("", 0, 0), 0);
+    CHECK_EQ(identity_check("sb-1a2b3c4d", 11, 999999999), 0);
+    CHECK_EQ(identity_check("A.b-9", 5, 0), 0);
+    CHECK_EQ(identity_check("0", 1, 0), 0);
+    CHECK_EQ(identity_check(h64, 64, 0), 0);
+    /* bad: too long, NUL, other characters, a leading '-' or '.', nanos out of range */
+    CHECK_EQ(identity_check(h65, 65, 0), -1);
+    CHECK_EQ(identity_check("a\0b", 3, 0), -1);
+    CHECK_EQ(identity_check("a_b", 3, 0), -1);
+    CHECK_EQ(identity_check("a b", 3, 0), -1);
+    CHECK_EQ(identity_check("a/b", 3, 0), -1);
+    CHECK_EQ(identity_check("h\xc3\xa9", 3, 0), -1);
+    CHECK_EQ(identity_check("-a", 2, 0), -1);
+    CHECK_EQ(identity_check(".a", 2, 0), -1);
+    CHECK_EQ(identity_check("ok", 2, 1000000000u), -1);
+    CHECK_EQ(proto_valid_hostname((const uint8_t *)"", 0), 0); /* empty is "unchanged" in IDENTITY, never a name */
+    CHECK_EQ(proto_valid_hostname((const uint8_t *)"a.", 2), 1);
+}
+
 int main(int argc, char **argv)
 {
     g_dir = argc > 1 ? argv[1] : "fixtures";
     test_requests();
     test_replies();
     test_malformed();
+    test_hostnames();
     test_edges();
     return check_report("test_protocol");
 }

@@ -262,6 +262,41 @@ public final class AgentClient implements AutoCloseable {
                 .credited();
     }
 
+    /** As ENTROPY's bound (one payload), less room for the other fields of IDENTITY. */
+    static final int MAX_IDENTITY_SEED = AgentCodec.MAX_PAYLOAD - 1024;
+
+    /**
+     * What {@link #identity} changed: the hostname and the clock are set only by an agent that may (PID 1, or
+     * {@code --privileged}); {@code entropyBytes} were added to the pool, credited as entropy or only mixed in.
+     */
+    public record IdentitySet(boolean hostnameSet, boolean clockSet, int entropyBytes, boolean entropyCredited) {}
+
+    /**
+     * A clone's identity in one round trip, served by the agent without a fork (protocol version 4): sets the
+     * hostname ({@code ""} leaves it as it is), sets the clock to {@code now} and adds {@code seed} to the guest's
+     * random pool. A hostname the agent does not take (more than {@value AgentCodec#MAX_HOSTNAME} bytes, other than
+     * {@code [A-Za-z0-9.-]}, not starting with a letter or digit) fails with INVALID and changes nothing; an agent
+     * older than version 4 fails with UNSUPPORTED before anything is sent (then use {@code hostname},
+     * {@link #syncClock} and {@link #addEntropy}).
+     */
+    public IdentitySet identity(String hostname, Instant now, byte[] seed) {
+        if (hello.version() < AgentCodec.IDENTITY_VERSION) {
+            throw new AgentException(Kind.UNSUPPORTED, "identity: the guest agent speaks protocol version "
+                    + hello.version() + "; identity needs version " + AgentCodec.IDENTITY_VERSION);
+        }
+        if (seed.length > MAX_IDENTITY_SEED) {
+            throw new IllegalArgumentException("at most " + MAX_IDENTITY_SEED + " bytes of entropy per call");
+        }
+        AgentMessage.IdentityOk ok = calls.simple(new AgentMessage.Identity(hostname, now.getEpochSecond(),
+                now.getNano(), seed), AgentMessage.IdentityOk.class, defaultTimeout, "identity");
+        if (ok.entropyBytes() != seed.length) {
+            throw new AgentException(Kind.PROTOCOL, "identity: the agent added " + ok.entropyBytes()
+                    + " entropy bytes of " + seed.length);
+        }
+        return new IdentitySet((ok.flags() & AgentMessage.IdentityOk.HOSTNAME_SET) != 0,
+                (ok.flags() & AgentMessage.IdentityOk.CLOCK_SET) != 0, ok.entropyBytes(), ok.credited());
+    }
+
     /** Flushes the guest's file systems (sync) before a snapshot. */
     public void quiesce() {
         quiesce(defaultTimeout);

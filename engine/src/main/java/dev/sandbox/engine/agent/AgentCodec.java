@@ -20,6 +20,8 @@ import dev.sandbox.engine.agent.AgentMessage.FileData;
 import dev.sandbox.engine.agent.AgentMessage.FileEnd;
 import dev.sandbox.engine.agent.AgentMessage.Hello;
 import dev.sandbox.engine.agent.AgentMessage.HelloOk;
+import dev.sandbox.engine.agent.AgentMessage.Identity;
+import dev.sandbox.engine.agent.AgentMessage.IdentityOk;
 import dev.sandbox.engine.agent.AgentMessage.Ping;
 import dev.sandbox.engine.agent.AgentMessage.Pong;
 import dev.sandbox.engine.agent.AgentMessage.Quiesce;
@@ -58,13 +60,20 @@ public final class AgentCodec {
     /** vsock port the agent listens on (VMADDR_CID_ANY in the guest). */
     public static final int VSOCK_PORT = 10000;
     public static final int MAGIC = 0x53425841; // "SBXA"
-    /** The highest protocol version this side speaks; 2 added LIST, MKDIR and REMOVE, 3 background processes. */
-    public static final int PROTOCOL_VERSION = 3;
+    /**
+     * The highest protocol version this side speaks; 2 added LIST, MKDIR and REMOVE, 3 background processes, 4
+     * IDENTITY.
+     */
+    public static final int PROTOCOL_VERSION = 4;
     public static final int MIN_PROTOCOL_VERSION = 1;
     /** The first version with the directory requests. */
     public static final int DIRECTORIES_VERSION = 2;
     /** The first version with background processes. */
     public static final int PROCESSES_VERSION = 3;
+    /** The first version with IDENTITY (hostname, clock and entropy in one request). */
+    public static final int IDENTITY_VERSION = 4;
+    /** Bytes of an IDENTITY hostname (AGENT_MAX_HOSTNAME). */
+    public static final int MAX_HOSTNAME = 64;
     /** Background processes one agent keeps: 64 running plus 16 exited (AGENT_MAX_PROCS + AGENT_MAX_EXITED). */
     public static final int MAX_PROCS = 64 + 16;
     /** Bytes of cmd + args of one background process (AGENT_MAX_PROC_ARGV). */
@@ -123,6 +132,8 @@ public final class AgentCodec {
                 w.str(p.cwd());
             }
             case ProcList ignored -> {}
+            case Identity i -> w.str(i.hostname()).u64(i.seconds()).u32(i.nanos()).blob(i.entropy());
+            case IdentityOk o -> w.u8(o.flags()).u32(o.entropyBytes()).u8(o.credited() ? 1 : 0);
             case ProcSignal p -> w.u32(p.pid()).u32(p.signal());
             case ProcRead p -> w.u32(p.pid()).u64(p.stdoutOffset()).u64(p.stderrOffset()).u32(p.maxBytes())
                     .u32(p.waitMs());
@@ -256,6 +267,8 @@ public final class AgentCodec {
                 case 0x11 -> new ProcList();
                 case 0x12 -> new ProcSignal(b.getInt(), b.getInt());
                 case 0x13 -> new ProcRead(b.getInt(), b.getLong(), b.getLong(), b.getInt(), b.getInt());
+                case 0x14 -> new Identity(str(b), b.getLong(), b.getInt(), blob(b));
+                case 0x93 -> identityOk(b);
                 case 0x90 -> new Procs(procs(b));
                 case 0x91 -> new SignalOk(bool(b));
                 case 0x92 -> procOutput(b);
@@ -396,6 +409,17 @@ public final class AgentCodec {
             out.add(new Proc(pid, state, exitCode, signal, started, new String(cmd, StandardCharsets.UTF_8), args));
         }
         return out;
+    }
+
+    /** Only the two flags exist, and a count of bytes is never negative. */
+    private static IdentityOk identityOk(ByteBuffer b) {
+        int flags = b.get() & 0xFF;
+        IdentityOk o = new IdentityOk(flags, b.getInt(), bool(b));
+        if ((flags & ~(IdentityOk.HOSTNAME_SET | IdentityOk.CLOCK_SET)) != 0 || o.entropyBytes() < 0) {
+            throw protocol("identity answer out of bounds (flags " + flags + ", "
+                    + Integer.toUnsignedString(o.entropyBytes()) + " bytes)");
+        }
+        return o;
     }
 
     private static ProcOutput procOutput(ByteBuffer b) {

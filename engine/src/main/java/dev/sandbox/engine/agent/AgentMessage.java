@@ -161,6 +161,16 @@ public sealed interface AgentMessage {
         }
     }
 
+    /**
+     * Version 4: a clone's identity in one request. {@code hostname} "" leaves it unchanged; {@code seconds} and
+     * {@code nanos} are the Unix time to set; {@code entropy} goes to the guest's random pool.
+     */
+    record Identity(String hostname, long seconds, int nanos, byte[] entropy) implements Request {
+        public int type() {
+            return 0x14;
+        }
+    }
+
     // ---- replies ----
 
     record HelloOk(int version, String agentVersion, int maxPayload, int flags) implements Final {
@@ -309,6 +319,18 @@ public sealed interface AgentMessage {
                       int exitCode, int signal) implements Final {
         public int type() {
             return 0x92;
+        }
+    }
+
+    /**
+     * Version 4: what IDENTITY changed ({@link #HOSTNAME_SET}, {@link #CLOCK_SET}: neither unless the agent is PID 1
+     * or privileged), how many entropy bytes it added and whether they were credited.
+     */
+    record IdentityOk(int flags, int entropyBytes, boolean credited) implements Final {
+        public static final int HOSTNAME_SET = 1, CLOCK_SET = 2;
+
+        public int type() {
+            return 0x93;
         }
     }
 

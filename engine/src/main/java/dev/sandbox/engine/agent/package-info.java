@@ -16,7 +16,8 @@
  * a version 1 agent gets UNSUPPORTED), background processes
  * ({@link dev.sandbox.engine.agent.ProcessInfo}, {@link dev.sandbox.engine.agent.ProcessOutput},
  * {@link dev.sandbox.engine.agent.ProcessSignal}, protocol version 3: they belong to the agent, not to a connection),
- * ping, clock sync, entropy and quiesce; every call has a timeout, and every failure is an
+ * ping, clock sync, entropy, a clone's identity (hostname, clock and entropy in one call the agent serves without a
+ * fork, protocol version 4) and quiesce; every call has a timeout, and every failure is an
  * {@link dev.sandbox.engine.agent.AgentException} with a {@link dev.sandbox.engine.agent.AgentException.Kind}.
  */
 package dev.sandbox.engine.agent;

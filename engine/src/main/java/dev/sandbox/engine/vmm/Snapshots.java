@@ -3,6 +3,7 @@ package dev.sandbox.engine.vmm;
 import dev.sandbox.engine.EngineException;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentClient;
+import dev.sandbox.engine.agent.AgentCodec;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.vmm.arch.CpuidEntry;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -291,10 +293,14 @@ final class Snapshots {
                     AgentClient.DEFAULT_TIMEOUT);
             steps.done("agent");
             KvmSandbox.Live live = new KvmSandbox.Live(vm, agent);
-            if (clone) {
-                rename(agent, spec.id());
+            if (agent.protocolVersion() >= AgentCodec.IDENTITY_VERSION) {
+                identify(agent, clone ? spec.id() : "");
+            } else { // an agent from before IDENTITY, kept in the memory image of a sandbox paused before it
+                if (clone) {
+                    rename(agent, spec.id());
+                }
+                resync(agent);
             }
-            resync(agent);
             steps.done("resync");
             LOG.log(System.Logger.Level.INFO, "restored {0} from {1}: {2}", spec.id(), dir, steps);
             return live;
@@ -321,6 +327,23 @@ final class Snapshots {
                     image.deltaCrc()), ram);
         } catch (IOException e) {
             throw new UncheckedIOException("reading the memory delta failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Hostname (a clone's: it boots with its template's), clock and entropy in one IDENTITY request, served by the
+     * agent without a fork; {@code hostname} "" (a plain resume) keeps the guest's. As {@link #resync}, a clock the
+     * agent did not set is a failure; so is a hostname it did not set.
+     */
+    private void identify(AgentClient agent, String hostname) {
+        byte[] seed = new byte[64];
+        random.nextBytes(seed);
+        AgentClient.IdentitySet set = agent.identity(hostname, Instant.now(), seed);
+        if (!set.clockSet()) {
+            throw new IllegalStateException("the agent did not set the guest clock");
+        }
+        if (!hostname.isEmpty() && !set.hostnameSet()) {
+            throw new IllegalStateException("the agent did not set the hostname");
         }
     }
 

@@ -110,6 +110,12 @@ class AgentCodecTest {
                 Arguments.of("signal_ok", 13, new AgentMessage.SignalOk(true)),
                 Arguments.of("proc_output", 14, new AgentMessage.ProcOutput(5, b("tick 1\n"), 0, new byte[0], true,
                         143, 15)),
+                Arguments.of("hello_v4", 0, new Hello(0x53425841, 1, 4)),
+                Arguments.of("identity", 15, new AgentMessage.Identity("sb-1a2b3c4d", 1700000000L, 123456789,
+                        seq16())),
+                Arguments.of("hello_ok_v4", 0, new HelloOk(4, "sandbox-agent 0.4.0", 1048576, 1)),
+                Arguments.of("identity_ok", 15, new AgentMessage.IdentityOk(
+                        AgentMessage.IdentityOk.HOSTNAME_SET | AgentMessage.IdentityOk.CLOCK_SET, 16, true)),
                 Arguments.of("hello_ok", 0, new HelloOk(1, "sandbox-agent 0.1.0", 1048576, 1)),
                 Arguments.of("pong", 1, new Pong(b("ping"))),
                 Arguments.of("stdout", 2, new Stdout(b("hi\n"))),
@@ -225,6 +231,31 @@ class AgentCodecTest {
         assertEquals(true, ProcessSignal.parse("term").isEmpty());
     }
 
+    @Test
+    void identityFieldsMatch() throws IOException {
+        AgentMessage.Identity i = assertInstanceOf(AgentMessage.Identity.class,
+                AgentCodec.decode(ByteBuffer.wrap(fixture("identity"))).message());
+        assertEquals("sb-1a2b3c4d", i.hostname());
+        assertEquals(1700000000L, i.seconds());
+        assertEquals(123456789, i.nanos());
+        assertArrayEquals(seq16(), i.entropy());
+        assertEquals(new AgentMessage.IdentityOk(3, 16, true),
+                AgentCodec.decode(ByteBuffer.wrap(fixture("identity_ok"))).message());
+    }
+
+    /** An IDENTITY answer with a flag that does not exist, or a negative count, is a broken guest. */
+    @ParameterizedTest
+    @ValueSource(ints = {4, 0x80})
+    void refusesUnknownIdentityFlags(int flags) {
+        ByteBuffer frame = AgentCodec.encode(15, new AgentMessage.IdentityOk(flags, 16, false));
+        assertEquals(AgentException.Kind.PROTOCOL,
+                assertThrows(AgentException.class, () -> AgentCodec.decode(frame)).kind());
+        ByteBuffer negative = AgentCodec.encode(15, new AgentMessage.IdentityOk(3, -1, false));
+        assertEquals(AgentException.Kind.PROTOCOL,
+                assertThrows(AgentException.class, () -> AgentCodec.decode(negative)).kind());
+        AgentCodec.decode(AgentCodec.encode(15, new AgentMessage.IdentityOk(3, 16, false))); // sound values decode
+    }
+
     /** Process entries and output a guest must not get past the codec. */
     @ParameterizedTest
     @ValueSource(strings = {"pid0", "pid1", "state0", "state3", "emptycmd", "count", "bigchunk"})
@@ -284,7 +315,8 @@ class AgentCodecTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"malformed_oversize", "malformed_reserved", "malformed_exec_truncated",
-            "malformed_trailing", "malformed_list_truncated", "malformed_proc_read_truncated"})
+            "malformed_trailing", "malformed_list_truncated", "malformed_proc_read_truncated",
+            "malformed_identity_truncated"})
     void refusesMalformed(String name) throws IOException {
         byte[] bytes = fixture(name);
         AgentException e = assertThrows(AgentException.class, () -> {

@@ -34,8 +34,8 @@ class AgentDirsTest extends RealAgentTest {
 
     @Test
     void negotiatesTheHighestVersion() {
-        assertEquals(3, client.protocolVersion());
-        assertEquals("sandbox-agent 0.3.0", client.agentVersion());
+        assertEquals(4, client.protocolVersion());
+        assertEquals("sandbox-agent 0.4.0", client.agentVersion());
     }
 
     @Test

@@ -140,13 +140,13 @@ class AgentProcsTest extends RealAgentTest {
             AgentCodec.Frame f = AgentCodec.read(raw);
             assertEquals(5, f.id());
             assertEquals(Kind.UNSUPPORTED, ((AgentMessage.Failure) f.message()).toException().kind());
-            // and a signal number outside the four is refused by the agent on a version 3 connection
+            // and a signal number outside the four is refused by the agent on a current connection
             raw.close();
         }
         try (SocketChannel raw = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             raw.connect(UnixDomainSocketAddress.of(agent.socket));
             raw.write(AgentCodec.encode(0, AgentMessage.Hello.current()));
-            assertEquals(3, ((AgentMessage.HelloOk) AgentCodec.read(raw).message()).version());
+            assertEquals(4, ((AgentMessage.HelloOk) AgentCodec.read(raw).message()).version());
             raw.write(AgentCodec.encode(6, new AgentMessage.ProcSignal(1, 11)));
             AgentCodec.Frame f = AgentCodec.read(raw);
             assertEquals(Kind.INVALID, ((AgentMessage.Failure) f.message()).toException().kind());
