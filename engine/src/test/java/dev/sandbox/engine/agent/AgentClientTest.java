@@ -10,8 +10,6 @@ import dev.sandbox.engine.agent.AgentException.Kind;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -316,8 +314,7 @@ class AgentClientTest extends RealAgentTest {
 
     @Test
     void malformedInputClosesOnlyThatConnection() throws Exception {
-        try (SocketChannel raw = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            raw.connect(UnixDomainSocketAddress.of(agent.socket));
+        try (SocketChannel raw = rawConnection()) {
             raw.write(ByteBuffer.wrap(new byte[] {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 1, 0, 0, 0,
                     0, 0, 0, 0}));
             ByteBuffer in = ByteBuffer.allocate(4096);
@@ -328,8 +325,7 @@ class AgentClientTest extends RealAgentTest {
             AgentMessage m = AgentCodec.decode(in).message();
             assertEquals(Kind.INVALID, ((AgentMessage.Failure) m).toException().kind());
         }
-        try (SocketChannel raw = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            raw.connect(UnixDomainSocketAddress.of(agent.socket));
+        try (SocketChannel raw = rawConnection()) {
             raw.write(AgentCodec.encode(1, new AgentMessage.Ping(new byte[1]))); // before HELLO
             ByteBuffer in = ByteBuffer.allocate(4096);
             while (raw.read(in) >= 0) {

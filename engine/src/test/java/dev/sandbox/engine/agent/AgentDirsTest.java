@@ -7,12 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sandbox.engine.agent.AgentException.Kind;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.Map;
@@ -115,9 +112,7 @@ class AgentDirsTest extends RealAgentTest {
     /** A host that offers only version 1 (as before directories existed) gets UNSUPPORTED, before sending. */
     @Test
     void versionOneConnectionHasNoDirectoryCalls() throws IOException {
-        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-        ch.connect(UnixDomainSocketAddress.of(agent.socket));
-        try (AgentClient old = new AgentClient(ch, Duration.ofSeconds(30), 1)) {
+        try (AgentClient old = clientUpTo(1)) {
             assertEquals(1, old.protocolVersion());
             AgentException e = assertThrows(AgentException.class, () -> old.list(p("")));
             assertEquals(Kind.UNSUPPORTED, e.kind());
@@ -129,8 +124,7 @@ class AgentDirsTest extends RealAgentTest {
     /** The agent itself answers a directory request on a version 1 connection as an old agent would. */
     @Test
     void agentRefusesDirectoryRequestsOnVersionOne() throws IOException {
-        try (SocketChannel raw = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            raw.connect(UnixDomainSocketAddress.of(agent.socket));
+        try (SocketChannel raw = rawConnection()) {
             raw.write(AgentCodec.encode(0, new AgentMessage.Hello(AgentCodec.MAGIC, 1, 1)));
             AgentMessage.HelloOk ok = (AgentMessage.HelloOk) AgentCodec.read(raw).message();
             assertEquals(1, ok.version());

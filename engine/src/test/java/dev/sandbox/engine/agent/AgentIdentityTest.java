@@ -8,12 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sandbox.engine.agent.AgentException.Kind;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -79,8 +76,7 @@ class AgentIdentityTest extends RealAgentTest {
     @Test
     void nanosOutOfRangeIsInvalid() throws IOException {
         long now = Instant.now().getEpochSecond();
-        try (SocketChannel raw = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            raw.connect(UnixDomainSocketAddress.of(agent.socket));
+        try (SocketChannel raw = rawConnection()) {
             raw.write(AgentCodec.encode(0, AgentMessage.Hello.current()));
             assertEquals(4, ((AgentMessage.HelloOk) AgentCodec.read(raw).message()).version());
             raw.write(AgentCodec.encode(3, new AgentMessage.Identity("ok", now, 1_000_000_000, new byte[1])));
@@ -100,9 +96,7 @@ class AgentIdentityTest extends RealAgentTest {
      */
     @Test
     void versionThreeIsServedWithoutIdentity() throws IOException {
-        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-        ch.connect(UnixDomainSocketAddress.of(agent.socket));
-        try (AgentClient old = new AgentClient(ch, Duration.ofSeconds(30), 3)) {
+        try (AgentClient old = clientUpTo(3)) {
             assertEquals(3, old.protocolVersion());
             assertEquals("served\n", old.exec("echo", "served").stdoutText());
             assertFalse(old.syncClock().applied());
@@ -112,8 +106,7 @@ class AgentIdentityTest extends RealAgentTest {
             assertEquals(Kind.UNSUPPORTED, e.kind());
             assertTrue(e.getMessage().contains("version 3"), e.getMessage());
         }
-        try (SocketChannel raw = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            raw.connect(UnixDomainSocketAddress.of(agent.socket));
+        try (SocketChannel raw = rawConnection()) {
             raw.write(AgentCodec.encode(0, new AgentMessage.Hello(AgentCodec.MAGIC, 1, 3)));
             assertEquals(3, ((AgentMessage.HelloOk) AgentCodec.read(raw).message()).version());
             raw.write(AgentCodec.encode(5, new AgentMessage.Identity("sb-x", Instant.now().getEpochSecond(), 0,

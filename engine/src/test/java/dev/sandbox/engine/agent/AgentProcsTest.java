@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.sandbox.engine.agent.AgentException.Kind;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -124,16 +122,13 @@ class AgentProcsTest extends RealAgentTest {
     /** A host offering version 2 only gets UNSUPPORTED, before sending; the agent refuses the requests too. */
     @Test
     void olderConnectionsHaveNoProcessCalls() throws IOException {
-        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-        ch.connect(UnixDomainSocketAddress.of(agent.socket));
-        try (AgentClient old = new AgentClient(ch, Duration.ofSeconds(30), 2)) {
+        try (AgentClient old = clientUpTo(2)) {
             assertEquals(2, old.protocolVersion());
             AgentException e = assertThrows(AgentException.class, old::listProcesses);
             assertEquals(Kind.UNSUPPORTED, e.kind());
             assertTrue(e.getMessage().contains("version 2"), e.getMessage());
         }
-        try (SocketChannel raw = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            raw.connect(UnixDomainSocketAddress.of(agent.socket));
+        try (SocketChannel raw = rawConnection()) {
             raw.write(AgentCodec.encode(0, new AgentMessage.Hello(AgentCodec.MAGIC, 1, 2)));
             assertEquals(2, ((AgentMessage.HelloOk) AgentCodec.read(raw).message()).version());
             raw.write(AgentCodec.encode(5, new AgentMessage.ProcList()));
@@ -143,8 +138,7 @@ class AgentProcsTest extends RealAgentTest {
             // and a signal number outside the four is refused by the agent on a current connection
             raw.close();
         }
-        try (SocketChannel raw = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            raw.connect(UnixDomainSocketAddress.of(agent.socket));
+        try (SocketChannel raw = rawConnection()) {
             raw.write(AgentCodec.encode(0, AgentMessage.Hello.current()));
             assertEquals(4, ((AgentMessage.HelloOk) AgentCodec.read(raw).message()).version());
             raw.write(AgentCodec.encode(6, new AgentMessage.ProcSignal(1, 11)));

@@ -1,6 +1,11 @@
 package dev.sandbox.engine.agent;
 
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,5 +41,22 @@ abstract class RealAgentTest {
             agent.close();
             agent = null;
         }
+    }
+
+    /** A bare connection to the agent, nothing sent yet: for speaking the protocol by hand. */
+    static SocketChannel rawConnection() throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            ch.connect(UnixDomainSocketAddress.of(agent.socket));
+            return ch;
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** A client that offers at most protocol {@code maxVersion}, as an older host does. */
+    static AgentClient clientUpTo(int maxVersion) throws IOException {
+        return new AgentClient(rawConnection(), Duration.ofSeconds(30), maxVersion);
     }
 }
