@@ -41,6 +41,11 @@ public interface Sandbox extends AutoCloseable {
 
     SandboxSpec spec();
 
+    /** Its addresses, while it has a network (running or paused); empty for a sandbox created without one. */
+    default Optional<SandboxNetwork> network() {
+        return Optional.empty();
+    }
+
     State state();
 
     ExecResult exec(ExecRequest request);
