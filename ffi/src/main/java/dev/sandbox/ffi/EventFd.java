@@ -6,7 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /** Owner of an eventfd(2): a 64-bit counter the VMM and KVM (irqfd, ioeventfd) signal each other through. */
-public final class EventFd implements AutoCloseable {
+public final class EventFd implements Pollable, AutoCloseable {
     private final CountedFd fd;
 
     private EventFd(int fd) {
@@ -47,7 +47,8 @@ public final class EventFd implements AutoCloseable {
         }
     }
 
-    /** The descriptor, for registering with KVM; owned by this object. */
+    /** The descriptor, for registering with KVM or a {@link PollSet}; owned by this object. */
+    @Override
     public int fd() {
         return fd.fd();
     }

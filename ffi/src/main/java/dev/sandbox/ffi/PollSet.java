@@ -9,8 +9,9 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
- * A fixed set of eventfds to wait on with poll(2) for readability: the pollfd array lives off-heap for the set's
- * life. One thread waits on it at a time; the eventfds stay owned by the caller and must outlive the set's use.
+ * A fixed set of descriptors (eventfds, TAPs: any {@link Pollable}) to wait on with poll(2) for readability: the
+ * pollfd array lives off-heap for the set's life. One thread waits on it at a time; the descriptors stay owned by
+ * the caller and must outlive the set's use.
  */
 public final class PollSet implements AutoCloseable {
     private static final long FD = LinuxAbi.pollfd.byteOffset(groupElement("fd"));
@@ -21,12 +22,12 @@ public final class PollSet implements AutoCloseable {
     private final MemorySegment fds;
     private final int count;
 
-    public PollSet(List<EventFd> events) {
-        count = events.size();
+    public PollSet(List<? extends Pollable> watched) {
+        count = watched.size();
         fds = arena.allocate(LinuxAbi.pollfd, Math.max(1, count));
         for (int i = 0; i < count; i++) {
             MemorySegment entry = entry(i);
-            entry.set(JAVA_INT, FD, events.get(i).fd());
+            entry.set(JAVA_INT, FD, watched.get(i).fd());
             entry.set(JAVA_SHORT, EVENTS, (short) LinuxAbi.POLLIN);
         }
     }
@@ -39,7 +40,7 @@ public final class PollSet implements AutoCloseable {
         return count;
     }
 
-    /** Waits until some eventfd is readable or {@code timeoutMillis} passed (-1: no limit); returns how many are. */
+    /** Waits until some descriptor is readable or {@code timeoutMillis} passed (-1: no limit); returns how many are. */
     public int await(int timeoutMillis) {
         for (int i = 0; i < count; i++) {
             entry(i).set(JAVA_SHORT, REVENTS, (short) 0);

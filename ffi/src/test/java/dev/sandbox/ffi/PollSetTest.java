@@ -49,6 +49,19 @@ class PollSetTest {
     }
 
     @Test
+    void pollsAnyPollableBesideEventFds() {
+        try (EventFd a = EventFd.create(true); EventFd b = EventFd.create(true)) {
+            Pollable plain = b::fd; // a descriptor some other owner holds, e.g. a TAP
+            try (PollSet set = new PollSet(List.of(a, plain))) {
+                b.write(1);
+                assertEquals(1, set.await(1000));
+                assertFalse(set.readable(0));
+                assertTrue(set.readable(1));
+            }
+        }
+    }
+
+    @Test
     void aClosedDescriptorIsReportedAsFailed() {
         EventFd gone = EventFd.create(true);
         try (PollSet set = new PollSet(List.of(gone))) {

@@ -131,7 +131,7 @@ public final class KvmEngine implements Engine {
         Microvm vm;
         try {
             vm = MicrovmBuilder.build(kvm, new MicrovmBuilder.Request(spec.id(), spec.vcpus(),
-                    (long) spec.memoryMb() << 20, kernel, initrd, supportedCpuid));
+                    (long) spec.memoryMb() << 20, kernel, initrd, supportedCpuid, null)); // no network yet
         } catch (RuntimeException e) {
             throw new EngineException(EngineException.Kind.BOOT_FAILED, "building the microVM for " + spec.id()
                     + " failed: " + e.getMessage(), e);
@@ -250,14 +250,17 @@ public final class KvmEngine implements Engine {
         }
     }
 
-    /** One folder per template, size and guest image: a rebuilt kernel or initramfs makes new templates. */
+    /**
+     * One folder per template, size, guest image and device set: a rebuilt kernel or initramfs, or a VMM with other
+     * devices, makes new templates.
+     */
     private Path templateDir(SandboxSpec spec, Path initramfs) {
         long fingerprint;
         try {
             Path kernelFile = config.guestDir().resolve(KERNEL_FILE);
             fingerprint = Objects.hash(kernelFile.toRealPath().toString(), Files.size(kernelFile),
                     Files.getLastModifiedTime(kernelFile), initramfs.toRealPath().toString(), Files.size(initramfs),
-                    Files.getLastModifiedTime(initramfs), snapshots.hostFingerprint());
+                    Files.getLastModifiedTime(initramfs), snapshots.hostFingerprint(), MicrovmBuilder.MACHINE_VERSION);
         } catch (IOException e) {
             throw new EngineException(EngineException.Kind.CONFIG, "cannot read the guest image: " + e, e);
         }

@@ -5,6 +5,7 @@ import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.engine.vmm.devices.legacy.ConsoleLog;
 import dev.sandbox.engine.vmm.devices.legacy.Serial8250;
 import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
+import dev.sandbox.engine.vmm.devices.virtio.net.VirtioNet;
 import dev.sandbox.engine.vmm.snapshot.MemoryImage;
 import dev.sandbox.engine.vmm.snapshot.MicrovmSnapshot;
 import dev.sandbox.engine.vmm.devices.virtio.vsock.VirtioVsock;
@@ -19,6 +20,7 @@ import dev.sandbox.engine.vmm.vstate.VmSnapshot;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -37,12 +39,16 @@ public final class Microvm implements AutoCloseable {
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final ConsoleLog console;
     private final VirtioVsock vsock;
-    /** Threads that work on device state (ioeventfd loop, vsock worker): stopped first, and before a snapshot. */
+    /**
+     * Threads that work on device state (ioeventfd loop, vsock worker, NIC backend watch): stopped first, and
+     * before a snapshot.
+     */
     private final List<AutoCloseable> deviceThreads = new ArrayList<>();
     private final List<Runnable> revivers = new ArrayList<>();
     /** Released after the vCPUs and device threads, before the VM (eventfds). */
     private final List<AutoCloseable> resources = new ArrayList<>();
     private Serial8250 serial;
+    private volatile VirtioNet net;
     /** The image this VM's RAM was restored from (its base file is mapped copy-on-write), or null if it booted. */
     private volatile MemoryImage memoryBase;
     private final List<MmioTransport> transports = new ArrayList<>();
@@ -70,6 +76,16 @@ public final class Microvm implements AutoCloseable {
     public void addDevices(Serial8250 serial, List<MmioTransport> transports) {
         this.serial = serial;
         this.transports.addAll(transports);
+    }
+
+    /** Builder only: the NIC, when the VM has one. */
+    public void setNet(VirtioNet net) {
+        this.net = net;
+    }
+
+    /** The NIC (its counters); empty for a VM restored from a snapshot made before virtio-net. */
+    public Optional<VirtioNet> net() {
+        return Optional.ofNullable(net);
     }
 
     public void setMemoryBase(MemoryImage base) {

@@ -273,7 +273,7 @@ final class Snapshots {
         try {
             MemoryImage image = state.memory();
             vm = MicrovmBuilder.restore(kvm, new MicrovmBuilder.RestoreRequest(spec.id(), state, image.base(),
-                    supportedCpuid, ram -> applyDelta(dir, image, ram)));
+                    supportedCpuid, ram -> applyDelta(dir, image, ram), null)); // no network yet
             vm.setMemoryBase(image.withDelta("", 0, 0));
             steps.done("build");
         } catch (RuntimeException e) {

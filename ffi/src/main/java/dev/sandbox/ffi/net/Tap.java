@@ -8,6 +8,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import dev.sandbox.ffi.CountedFd;
 import dev.sandbox.ffi.Libc;
 import dev.sandbox.ffi.LinuxAbi;
+import dev.sandbox.ffi.Pollable;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +20,7 @@ import java.util.regex.Pattern;
  * virtio-net device already speaks, so packets pass between guest and TAP without translation. The interface lives
  * as long as the descriptor (it is not made persistent).
  */
-public final class Tap implements AutoCloseable {
+public final class Tap implements Pollable, AutoCloseable {
     /** The flags every TAP of ours is created with. */
     public static final int FLAGS = TapAbi.IFF_TAP | TapAbi.IFF_NO_PI | TapAbi.IFF_VNET_HDR;
     /** The device node; it exists only where the tun module is loaded. */
@@ -83,7 +84,8 @@ public final class Tap implements AutoCloseable {
         return name;
     }
 
-    /** The descriptor, for a poll set; owned by this object. */
+    /** The descriptor, for a {@link dev.sandbox.ffi.PollSet}: readable while a packet waits; owned by this object. */
+    @Override
     public int fd() {
         return fd.fd();
     }

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.sandbox.ffi.Errno;
 import dev.sandbox.ffi.NativeException;
+import dev.sandbox.ffi.PollSet;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -67,8 +68,9 @@ class TapTest {
 
     @Test
     void keepsAGivenName() {
-        try (Tap tap = openOrSkip("sbxtap-given")) {
+        try (Tap tap = openOrSkip("sbxtap-given"); PollSet set = new PollSet(List.of(tap))) {
             assertEquals("sbxtap-given", tap.name());
+            assertEquals(0, set.await(0), "a down interface does not poll readable");
             assertEquals(-1, readInto(tap, new byte[2048]), "nothing to read on a down interface");
         }
     }
@@ -107,6 +109,10 @@ class TapTest {
             sh("ip", "-n", ns, "neigh", "add", "198.51.100.2", "lladdr", "02:00:00:00:00:02", "dev", name,
                     "nud", "permanent");
             sh("ip", "netns", "exec", ns, "bash", "-c", "printf hello-tap > /dev/udp/198.51.100.2/9");
+            try (PollSet set = new PollSet(List.of(tap))) {
+                assertEquals(1, set.await(10_000), "a waiting packet makes the TAP poll readable");
+                assertTrue(set.readable(0));
+            }
 
             byte[] packet = awaitUdp(tap, "hello-tap".getBytes(StandardCharsets.US_ASCII));
             assertEquals(0, packet[0], "flags: offloads are off, so the kernel checksummed the frame itself");

@@ -1,5 +1,6 @@
 package dev.sandbox.engine.vmm.builder;
 
+import dev.sandbox.engine.net.GuestNetLayout;
 import dev.sandbox.engine.vmm.arch.Cmdline;
 import dev.sandbox.engine.vmm.arch.Layout;
 
@@ -7,8 +8,8 @@ import java.util.regex.Pattern;
 
 /**
  * The guest kernel command line: serial console, reboot through the i8042 (which stops the VM), no PCI or module
- * loading, an i8042 without probing extras, the hostname for the agent, and one {@code virtio_mmio.device=} per
- * virtio slot.
+ * loading, an i8042 without probing extras, the hostname for the agent, the guest's address when it has a NIC, and
+ * one {@code virtio_mmio.device=} per virtio slot.
  */
 public final class BootCommandLine {
     static final String BASE = "console=ttyS0 reboot=k panic=1 pci=off nomodule i8042.noaux i8042.nomux"
@@ -22,14 +23,25 @@ public final class BootCommandLine {
     private BootCommandLine() {
     }
 
-    /** The line for a VM named {@code hostname} with {@code virtioDevices} devices in slots 0.. . */
+    /** The line for a VM named {@code hostname} with {@code virtioDevices} devices in slots 0.. and no NIC. */
     public static Cmdline build(String hostname, int virtioDevices) {
+        return build(hostname, virtioDevices, false);
+    }
+
+    /**
+     * The line for a VM named {@code hostname} with {@code virtioDevices} devices in slots 0..; {@code network}: one
+     * of them is the NIC, configured by the kernel at boot ({@code ip=}, {@link GuestNetLayout}).
+     */
+    public static Cmdline build(String hostname, int virtioDevices, boolean network) {
         if (!HOSTNAME.matcher(hostname).matches()) {
             throw new IllegalArgumentException("hostname must be 1..64 of [A-Za-z0-9.-]: '" + hostname + "'");
         }
         // Debug parameters replace "quiet", so the boot log shows on the console.
         Cmdline line = new Cmdline().append(EXTRA.isBlank() ? BASE : BASE.replace(" quiet", "") + " " + EXTRA);
         line.put("sandbox.hostname", hostname);
+        if (network) {
+            line.put("ip", GuestNetLayout.kernelIpParameter());
+        }
         for (int slot = 0; slot < virtioDevices; slot++) {
             line.virtioMmioDevice(Layout.virtioMmioBase(slot), Layout.VIRTIO_MMIO_SIZE, Layout.virtioIrq(slot));
         }

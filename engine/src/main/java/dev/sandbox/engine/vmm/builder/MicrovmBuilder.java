@@ -1,5 +1,6 @@
 package dev.sandbox.engine.vmm.builder;
 
+import dev.sandbox.engine.net.GuestNetLayout;
 import dev.sandbox.engine.vmm.Microvm;
 import dev.sandbox.engine.vmm.arch.BootParams;
 import dev.sandbox.engine.vmm.arch.BootRegs;
@@ -21,6 +22,10 @@ import dev.sandbox.engine.vmm.devices.legacy.Serial8250;
 import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
 import dev.sandbox.engine.vmm.devices.virtio.VirtioDevice;
 import dev.sandbox.engine.vmm.devices.virtio.VirtioRng;
+import dev.sandbox.engine.vmm.devices.virtio.net.DisconnectedBackend;
+import dev.sandbox.engine.vmm.devices.virtio.net.MacAddress;
+import dev.sandbox.engine.vmm.devices.virtio.net.NetBackend;
+import dev.sandbox.engine.vmm.devices.virtio.net.VirtioNet;
 import dev.sandbox.engine.vmm.devices.virtio.vsock.VirtioVsock;
 import dev.sandbox.engine.vmm.memory.GuestMemory;
 import dev.sandbox.engine.vmm.snapshot.MicrovmSnapshot;
@@ -30,45 +35,62 @@ import dev.sandbox.engine.vmm.vstate.StopReason;
 import dev.sandbox.engine.vmm.vstate.Vcpu;
 import dev.sandbox.engine.vmm.vstate.VcpuSnapshot;
 import dev.sandbox.engine.vmm.vstate.Vm;
+import dev.sandbox.ffi.Pollable;
 import dev.sandbox.ffi.kvm.Kvm;
 import dev.sandbox.ffi.kvm.VcpuFd;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Builds a ready-to-start {@link Microvm}: RAM, the kernel (ELF {@code vmlinux} at its physical addresses, or a
  * bzImage), the initrd as high as the kernel allows, command line, zero page, e820, MP table, page tables and GDT;
- * the serial port and i8042 on the port bus; virtio-vsock (slot 0) and virtio-rng (slot 1) on the MMIO bus, each with
- * an irqfd; and configured vCPUs. On any failure everything built so far is released.
+ * the serial port and i8042 on the port bus; virtio-vsock (slot 0), virtio-rng (slot 1) and virtio-net (slot 2) on
+ * the MMIO bus, each with an irqfd; and configured vCPUs. On any failure everything built so far is released,
+ * the network backend included.
  */
 public final class MicrovmBuilder {
     /** The guest's vsock context id: any value from 3 works, each VM has its own device. */
     public static final long GUEST_CID = 3;
+    /** The guest NIC's MAC, the same in every VM so that clones and resumed guests keep their neighbours. */
+    public static final MacAddress GUEST_MAC = MacAddress.parse(GuestNetLayout.GUEST_MAC);
+    /**
+     * The device set a VM is built with; part of a template's key, so templates made with another set are made
+     * again. 2: virtio-net in slot 2.
+     */
+    public static final int MACHINE_VERSION = 2;
     static final int VSOCK_SLOT = 0;
     static final int RNG_SLOT = 1;
-    static final int VIRTIO_DEVICES = 2;
+    static final int NET_SLOT = 2;
+    static final int VIRTIO_DEVICES = 3;
+    /** Snapshots made before virtio-net have vsock and rng only; they are restored without a NIC. */
+    static final int VIRTIO_DEVICES_WITHOUT_NET = 2;
 
     private MicrovmBuilder() {
     }
 
-    /** What to build: the images are shared and read-only. */
+    /**
+     * What to build: the images are shared and read-only. {@code network} is the NIC's host side, owned by the
+     * microVM from this call on (closed with it, or at once if the build fails); null gives the guest a NIC whose
+     * cable is unplugged ({@link DisconnectedBackend}).
+     */
     public record Request(String name, int vcpus, long memoryBytes, MemorySegment kernelImage,
-                          MemorySegment initrd, List<CpuidEntry> supportedCpuid) {
+                          MemorySegment initrd, List<CpuidEntry> supportedCpuid, NetBackend network) {
     }
 
     public static Microvm build(Kvm kvm, Request request) {
-        Vm vm = Vm.create(kvm, request.name(), request.memoryBytes());
-        return assemble(vm, request.name(), (microvm, devices) -> {
+        NetBackend network = orDisconnected(request.network());
+        Vm vm = createOrClose(() -> Vm.create(kvm, request.name(), request.memoryBytes()), network);
+        return assemble(vm, request.name(), network, true, (microvm, devices) -> {
             BootRegs boot = loadGuest(vm.memory(), request);
-            devices.events().start();
+            devices.startThreads();
             VcpuConfigurator configurator = new VcpuConfigurator(request.supportedCpuid(), request.vcpus());
             for (int id = 0; id < request.vcpus(); id++) {
                 VcpuFd fd = vm.fd().createVcpu(id);
@@ -79,9 +101,14 @@ public final class MicrovmBuilder {
         });
     }
 
-    /** What to restore: a decoded snapshot (untrusted) and the guest RAM file it goes with. */
+    /**
+     * What to restore: a decoded snapshot (untrusted) and the guest RAM file it goes with. {@code network} as in
+     * {@link Request}; a snapshot from before virtio-net restores without a NIC, and its backend is only closed with
+     * the microVM.
+     */
     public record RestoreRequest(String name, MicrovmSnapshot snapshot, Path memoryFile,
-                                 List<CpuidEntry> supportedCpuid, Consumer<MemorySegment> fillMemory) {
+                                 List<CpuidEntry> supportedCpuid, Consumer<MemorySegment> fillMemory,
+                                 NetBackend network) {
     }
 
     /**
@@ -91,18 +118,21 @@ public final class MicrovmBuilder {
      */
     public static Microvm restore(Kvm kvm, RestoreRequest request) {
         MicrovmSnapshot state = request.snapshot();
-        if (state.transports().size() != VIRTIO_DEVICES) {
-            throw new IllegalArgumentException("the snapshot has " + state.transports().size()
-                    + " virtio transports, this VMM builds " + VIRTIO_DEVICES);
+        NetBackend network = orDisconnected(request.network());
+        int transports = state.transports().size();
+        if (transports != VIRTIO_DEVICES && transports != VIRTIO_DEVICES_WITHOUT_NET) {
+            network.close();
+            throw new IllegalArgumentException("the snapshot has " + transports + " virtio transports, this VMM"
+                    + " restores " + VIRTIO_DEVICES_WITHOUT_NET + " (made before virtio-net) or " + VIRTIO_DEVICES);
         }
-        Vm vm = Vm.restore(kvm, request.memoryFile(), state.memoryBytes());
-        return assemble(vm, request.name(), (microvm, devices) -> {
+        Vm vm = createOrClose(() -> Vm.restore(kvm, request.memoryFile(), state.memoryBytes()), network);
+        return assemble(vm, request.name(), network, transports == VIRTIO_DEVICES, (microvm, devices) -> {
             request.fillMemory().accept(vm.memory().slice(0, vm.memorySize()));
             devices.serial().restore(state.serial());
-            for (int i = 0; i < VIRTIO_DEVICES; i++) {
+            for (int i = 0; i < transports; i++) {
                 devices.transports().get(i).restore(state.transports().get(i));
             }
-            devices.events().start();
+            devices.startThreads();
             state.vm().restore(vm.fd());
             int count = state.vcpus().size();
             for (VcpuSnapshot saved : state.vcpus()) {
@@ -122,26 +152,65 @@ public final class MicrovmBuilder {
 
     /** The devices every microVM has, for the step that loads or restores the guest. */
     private record Devices(Serial8250 serial, List<MmioTransport> transports, DeviceEvents events,
-                           ExitHandler exits) {
+                           Optional<BackendWatch> netWatch, ExitHandler exits) {
+        /** Once the device state is in place. */
+        void startThreads() {
+            events.start();
+            netWatch.ifPresent(BackendWatch::start);
+        }
+    }
+
+    private static NetBackend orDisconnected(NetBackend network) {
+        return network != null ? network : new DisconnectedBackend();
+    }
+
+    /** The VM from {@code create}, or the backend closed if there is none: nothing else owns it yet. */
+    private static Vm createOrClose(Supplier<Vm> create, NetBackend network) {
+        try {
+            return create.get();
+        } catch (RuntimeException | Error e) {
+            closeAfter(e, network);
+            throw e;
+        }
+    }
+
+    private static void closeAfter(Throwable failure, AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception suppressed) {
+            failure.addSuppressed(suppressed);
+        }
     }
 
     private interface GuestStep {
         void apply(Microvm microvm, Devices devices);
     }
 
-    /** Puts the devices around {@code vm}, then lets {@code guest} load or restore it; releases all on failure. */
-    private static Microvm assemble(Vm vm, String name, GuestStep guest) {
+    /**
+     * Puts the devices around {@code vm}, a NIC over {@code network} if {@code withNet}, then lets {@code guest} load
+     * or restore it; releases all on failure, {@code vm} and {@code network} included.
+     */
+    private static Microvm assemble(Vm vm, String name, NetBackend network, boolean withNet, GuestStep guest) {
         HaltDetector halt = new HaltDetector();
         ConsoleLog console = new ConsoleLog(ConsoleLog.DEFAULT_CAPACITY, halt);
-        // Host-side vsock work (filling RX buffers for host writes) runs here, off the callers' threads.
-        DeviceWorker vsockWorker = new DeviceWorker(name + "-vsock");
-        // Host ports start somewhere new in every VM life, so a restored guest's stale packets for the connections
-        // of its earlier life cannot match a new connection.
-        VirtioVsock vsock = new VirtioVsock(GUEST_CID, vsockWorker,
-                VirtioVsock.FIRST_HOST_PORT + ThreadLocalRandom.current().nextInt(1 << 24));
-        Microvm microvm = new Microvm(name, vm, console, vsock);
+        DeviceWorker vsockWorker;
+        Microvm microvm;
+        try {
+            // Host-side vsock work (filling RX buffers for host writes) runs here, off the callers' threads.
+            vsockWorker = new DeviceWorker(name + "-vsock");
+            // Host ports start somewhere new in every VM life, so a restored guest's stale packets for the
+            // connections of its earlier life cannot match a new connection.
+            VirtioVsock vsock = new VirtioVsock(GUEST_CID, vsockWorker,
+                    VirtioVsock.FIRST_HOST_PORT + ThreadLocalRandom.current().nextInt(1 << 24));
+            microvm = new Microvm(name, vm, console, vsock);
+        } catch (RuntimeException | Error e) {
+            closeAfter(e, network);
+            closeAfter(e, vm);
+            throw e;
+        }
         halt.target(microvm::stop);
         try {
+            microvm.addResource(network); // first in, so released last of the resources, after every device thread
             microvm.addDeviceThread(vsockWorker);
             microvm.onDevicesRevived(vsockWorker::restart);
             Bus portIo = Bus.portIo();
@@ -153,15 +222,23 @@ public final class MicrovmBuilder {
             portIo.insert(new I8042(() -> microvm.stop(halt.resetReason())),
                     Layout.I8042_PORT, I8042.PORT_RANGE);
             DeviceEvents events = new DeviceEvents(name + "-devices", vm.fd());
-            List<MmioTransport> transports;
+            List<MmioTransport> transports = new ArrayList<>();
+            Optional<BackendWatch> netWatch = Optional.empty();
             try {
-                transports = List.of(addVirtio(microvm, vm, mmio, VSOCK_SLOT, vsock, events),
-                        addVirtio(microvm, vm, mmio, RNG_SLOT, new VirtioRng(new SecureRandom()), events));
+                transports.add(addVirtio(microvm, vm, mmio, VSOCK_SLOT, microvm.vsock(), events));
+                transports.add(addVirtio(microvm, vm, mmio, RNG_SLOT, new VirtioRng(new SecureRandom()), events));
+                if (withNet) {
+                    VirtioNet net = new VirtioNet(GUEST_MAC, network);
+                    transports.add(addVirtio(microvm, vm, mmio, NET_SLOT, net, events));
+                    microvm.setNet(net);
+                    netWatch = network.readiness().map(fd -> watch(microvm, name, net, fd));
+                }
             } finally {
                 microvm.addDeviceThread(events);
             }
             microvm.addDevices(serial, transports);
-            guest.apply(microvm, new Devices(serial, transports, events, new ExitHandler(portIo, mmio)));
+            guest.apply(microvm, new Devices(serial, List.copyOf(transports), events, netWatch,
+                    new ExitHandler(portIo, mmio)));
             return microvm;
         } catch (RuntimeException | Error e) {
             try {
@@ -186,7 +263,7 @@ public final class MicrovmBuilder {
         long initrdAt = Layout.initrdAddress(memory.size(), initrdSize, kernel.end(), params.initrdAddressMax());
         memory.write(initrdAt, request.initrd());
 
-        Cmdline cmdline = BootCommandLine.build(request.name(), VIRTIO_DEVICES);
+        Cmdline cmdline = BootCommandLine.build(request.name(), VIRTIO_DEVICES, true);
         byte[] line = cmdline.toBytesWithNul();
         memory.write(Layout.CMDLINE_START, line);
 
@@ -211,6 +288,15 @@ public final class MicrovmBuilder {
             events.addQueueNotify(base + MmioTransport.QUEUE_NOTIFY, index, () -> transport.queueNotified(index));
         }
         return transport;
+    }
+
+    /** The NIC's backend watch: stopped with the device threads for a snapshot, started again on a revive. */
+    private static BackendWatch watch(Microvm microvm, String name, VirtioNet net, Pollable backend) {
+        BackendWatch watch = new BackendWatch(name + "-net", backend, net::backendReadable);
+        net.onRxResumed(watch::rearm);
+        microvm.addDeviceThread(watch);
+        microvm.onDevicesRevived(watch::start);
+        return watch;
     }
 
     private static IrqFd irq(Microvm microvm, Vm vm, int gsi) {

@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * A paused microVM's state apart from guest RAM (which is in the files {@code memory} names): KVM's VM and vCPU state, the serial
- * port, each virtio transport in slot order, and the console's tail for diagnostics. The i8042 keeps nothing a
+ * port, each virtio transport in slot order (vsock, rng, then net; snapshots made before virtio-net have no third),
+ * and the console's tail for diagnostics. The i8042 keeps nothing a
  * running Linux needs (it only ever writes the reset command); vsock connections are not kept: on restore the
  * device sends the driver a transport reset, as the virtio spec asks.
  */

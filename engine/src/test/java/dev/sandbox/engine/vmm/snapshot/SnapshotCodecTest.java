@@ -77,12 +77,49 @@ public class SnapshotCodecTest {
         assertEquals(s.consoleTail(), back.consoleTail());
     }
 
+    /** vsock (3 queues), rng (1) and net (2, RX and TX) as a VM with a NIC saves them, in slot order. */
+    static MicrovmSnapshot withNic() {
+        MicrovmSnapshot s = sample();
+        List<MmioTransport.State> transports = List.of(transport(3, 0x10_0000), transport(1, 0x20_0000),
+                transport(2, 0x30_0000));
+        return new MicrovmSnapshot(s.memoryBytes(), s.memory(), s.vm(), s.vcpus(), s.serial(), transports,
+                s.consoleTail());
+    }
+
+    private static MmioTransport.State transport(int queues, long base) {
+        List<Queue.State> states = new java.util.ArrayList<>();
+        for (int i = 0; i < queues; i++) {
+            long at = base + i * 0x1_0000L;
+            states.add(new Queue.State(256, true, at, at + 0x1000, at + 0x2000, 3 + i, 3 + i));
+        }
+        return new MmioTransport.State(0x0f, 1L << 32 | 1L << 5 | 1L << 16, 1, 1, queues - 1, 0, 0, false, states);
+    }
+
+    @Test
+    void aSnapshotWithANicKeepsItsThreeTransportsInSlotOrder() {
+        MicrovmSnapshot s = withNic();
+        MicrovmSnapshot back = SnapshotCodec.decode(SnapshotCodec.encode(s));
+        assertEquals(3, back.transports().size());
+        assertEquals(s.transports(), back.transports());
+        assertEquals(List.of(3, 1, 2), back.transports().stream().map(t -> t.queues().size()).toList());
+    }
+
+    @Test
+    void aSnapshotFromBeforeTheNicStillDecodes() {
+        MicrovmSnapshot old = sample();
+        assertEquals(2, old.transports().size());
+        MicrovmSnapshot back = SnapshotCodec.decode(SnapshotCodec.encode(old));
+        assertEquals(old.transports(), back.transports());
+    }
+
     @Test
     void everyTruncationAndManyFlipsAreRefusedCleanly() {
         byte[] good = SnapshotCodec.encode(sample());
-        for (int n = 0; n < good.length; n += 7) {
-            byte[] cut = Arrays.copyOf(good, n);
-            assertThrows(SnapshotFormatException.class, () -> SnapshotCodec.decode(cut), "cut at " + n);
+        for (byte[] whole : List.of(good, SnapshotCodec.encode(withNic()))) {
+            for (int n = 0; n < whole.length; n += 7) {
+                byte[] cut = Arrays.copyOf(whole, n);
+                assertThrows(SnapshotFormatException.class, () -> SnapshotCodec.decode(cut), "cut at " + n);
+            }
         }
         Random random = new Random(2);
         for (int i = 0; i < 3000; i++) {

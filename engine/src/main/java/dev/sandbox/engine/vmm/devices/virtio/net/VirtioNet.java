@@ -31,13 +31,21 @@ import java.util.List;
  * backend while the guest has no buffer waits in the RX staging buffer (one at most), so the backend is not read
  * further until the guest catches up.
  *
- * <p>Snapshots: apart from its constructor arguments the device keeps nothing a restore needs; the transport's
- * state has the queues. A packet waiting for a guest buffer is lost with a snapshot, like any packet in flight.
+ * <p>Watching the backend: whoever polls the backend's descriptor calls {@link #backendReadable()}, which answers
+ * false when the device stopped reading (a packet waits for a guest buffer, or the driver is not running the device):
+ * the backend then stays readable, and polling it on would spin. The watcher stops polling it until the device runs
+ * the listener given to {@link #onRxResumed} (the guest posted buffers and the waiting packet went in, or the driver
+ * activated the device again).
+ *
+ * <p>Snapshots: the device keeps nothing a restore needs beyond its constructor arguments, which the builder gives
+ * every VM alike (the MAC is the fixed guest MAC of every sandbox); the transport's state has the queues and is
+ * validated on restore like any device's. A packet waiting for a guest buffer is lost with a snapshot, like any
+ * packet in flight; after a restore the watcher starts watching and the kicked RX queue resumes reading.
  */
 public final class VirtioNet implements VirtioDevice {
     public static final int DEVICE_TYPE = 1;
-    static final int RX_QUEUE = 0;
-    static final int TX_QUEUE = 1;
+    public static final int RX_QUEUE = 0;
+    public static final int TX_QUEUE = 1;
     static final int QUEUE_SIZE = 256;
     /** Largest frame either way: a 64 KiB IP packet plus Ethernet and VLAN headers (Firecracker's bound too). */
     public static final int MAX_FRAME = 65_550;
@@ -60,6 +68,10 @@ public final class VirtioNet implements VirtioDevice {
     private VirtioInterrupt interrupt;
     private boolean failed;
     private boolean backendFailureLogged;
+    /** backendReadable() answered false: the watcher waits for {@link #rxResumed}. */
+    private boolean rxStopped;
+    private Runnable rxResumed = () -> {
+    };
     private long txFrames;
     private long txBytes;
     private long txDropped;
@@ -76,6 +88,14 @@ public final class VirtioNet implements VirtioDevice {
         Arena arena = Arena.ofAuto();
         this.txBuffer = arena.allocate(MAX_PACKET);
         this.rxBuffer = arena.allocate(MAX_PACKET);
+    }
+
+    /**
+     * Sets what the device runs when it reads from the backend again after {@link #backendReadable()} answered false.
+     * It runs with the device's lock held, on a vCPU or device thread, so it must only signal (write an eventfd).
+     */
+    public synchronized void onRxResumed(Runnable listener) {
+        this.rxResumed = listener;
     }
 
     public MacAddress mac() {
@@ -123,6 +143,7 @@ public final class VirtioNet implements VirtioDevice {
         this.tx = queues.get(TX_QUEUE);
         this.interrupt = interrupt;
         this.failed = false;
+        resumeRx();
     }
 
     @Override
@@ -135,21 +156,35 @@ public final class VirtioNet implements VirtioDevice {
                 processTx();
             } else {
                 processRx(); // the guest posted receive buffers: a waiting packet may fit now
+                resumeRx();
             }
         } catch (VirtqueueException | GuestMemoryException e) {
             fail(e);
         }
     }
 
-    /** The backend has packets for the guest (its fd polled readable); called on the device thread. */
-    public synchronized void backendReadable() {
-        if (!active()) {
-            return;
+    /**
+     * The backend has packets for the guest (its descriptor polled readable); called on the thread that watches it.
+     * Returns whether to go on watching: false when the device stopped reading (a packet waits for a guest buffer,
+     * or the device is not active), until the {@link #onRxResumed} listener runs.
+     */
+    public synchronized boolean backendReadable() {
+        if (active()) {
+            try {
+                processRx();
+            } catch (VirtqueueException | GuestMemoryException e) {
+                fail(e);
+            }
         }
-        try {
-            processRx();
-        } catch (VirtqueueException | GuestMemoryException e) {
-            fail(e);
+        rxStopped = !active() || rxPending > 0;
+        return !rxStopped;
+    }
+
+    /** Tells the watcher to poll the backend again once the device can take packets after having stopped. */
+    private void resumeRx() {
+        if (rxStopped && active() && rxPending == 0) {
+            rxStopped = false;
+            rxResumed.run();
         }
     }
 

@@ -3,6 +3,7 @@ package dev.sandbox.engine.vmm.devices.virtio.net;
 import dev.sandbox.engine.vmm.devices.virtio.DriverQueue;
 import dev.sandbox.engine.vmm.devices.virtio.MmioDriver;
 import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
+import dev.sandbox.engine.vmm.devices.virtio.Queue;
 import dev.sandbox.engine.vmm.devices.virtio.VirtioFeatures;
 import dev.sandbox.engine.vmm.memory.GuestMemory;
 import org.junit.jupiter.api.Test;
@@ -16,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class VirtioNetTest {
@@ -238,6 +240,103 @@ class VirtioNetTest {
         driver.notifyQueue(VirtioNet.RX_QUEUE);
         assertEquals(new DriverQueue.Used(head, HDR + 60), rx2.nextUsed());
         assertArrayEquals(second, memory.read(buffer.address() + HDR, 60), "the staged packet went with the reset");
+    }
+
+    @Test
+    void backendReadableSaysWhenToStopWatchingAndTheDeviceSaysWhenToResume() {
+        AtomicInteger resumed = new AtomicInteger();
+        net.onRxResumed(resumed::incrementAndGet);
+        backend.toGuest.add(concat(new byte[HDR], frame(60, 17)));
+        assertFalse(net.backendReadable(), "not active: stop watching");
+        assertEquals(1, backend.toGuest.size(), "nothing read");
+        start();
+        assertEquals(1, resumed.get(), "activation resumes the watch");
+
+        assertFalse(net.backendReadable(), "the packet waits for a guest buffer: stop watching");
+        assertTrue(backend.toGuest.isEmpty());
+        assertFalse(net.backendReadable(), "still waiting");
+        driver.notifyQueue(VirtioNet.RX_QUEUE); // a kick without a new buffer
+        assertEquals(1, resumed.get(), "no buffer, no resume");
+
+        DriverQueue.Buffer first = rx.writable(HDR + 1514);
+        int head = rx.add(first);
+        driver.notifyQueue(VirtioNet.RX_QUEUE);
+        assertEquals(new DriverQueue.Used(head, HDR + 60), rx.nextUsed());
+        assertEquals(2, resumed.get(), "the waiting packet went in: watch again");
+
+        assertTrue(net.backendReadable(), "a drained backend: go on watching");
+        rx.add(rx.writable(HDR + 1514));
+        driver.notifyQueue(VirtioNet.RX_QUEUE);
+        assertEquals(2, resumed.get(), "the watch never stopped, so nothing to resume");
+    }
+
+    @Test
+    void aFailedDeviceStopsTheWatchUntilTheDriverResetsIt() {
+        AtomicInteger resumed = new AtomicInteger();
+        net.onRxResumed(resumed::incrementAndGet);
+        start();
+        tx.descriptor(0, 0xffff_ffff_ffff_f000L, 0x2000, 0, 0);
+        tx.publish(0);
+        driver.notifyQueue(VirtioNet.TX_QUEUE);
+        assertTrue(driver.needsReset());
+        backend.toGuest.add(concat(new byte[HDR], frame(60, 18)));
+        assertFalse(net.backendReadable());
+        driver.write(0x070 /* STATUS */, 0);
+        assertEquals(0, resumed.get());
+        driver.start(FEATURES, List.of(new DriverQueue(memory, 16, 0x34_0000, 0x1_0000),
+                new DriverQueue(memory, 16, 0x36_0000, 0x1_0000)));
+        assertEquals(1, resumed.get(), "working again after the reset");
+    }
+
+    @Test
+    void aSavedTransportRestoresIntoANewDeviceThatGoesOnWhereTheOldStopped() {
+        start();
+        DriverQueue.Buffer first = rx.writable(HDR + 1514);
+        DriverQueue.Buffer second = rx.writable(HDR + 1514);
+        int firstHead = rx.add(first);
+        int secondHead = rx.add(second);
+        driver.notifyQueue(VirtioNet.RX_QUEUE);
+        backend.toGuest.add(concat(new byte[HDR], frame(60, 19)));
+        net.backendReadable();
+        assertEquals(new DriverQueue.Used(firstHead, HDR + 60), rx.nextUsed());
+        MmioTransport.State saved = transport.state();
+
+        MemoryBackend after = new MemoryBackend();
+        VirtioNet restored = new VirtioNet(MAC, after);
+        MmioTransport again = new MmioTransport(restored, memory, irqs::incrementAndGet);
+        again.restore(saved);
+        byte[] frame = frame(70, 20);
+        after.toGuest.add(concat(new byte[HDR], frame));
+        assertTrue(restored.backendReadable());
+        assertEquals(new DriverQueue.Used(secondHead, HDR + 70), rx.nextUsed(), "the buffer posted before");
+        assertArrayEquals(frame, memory.read(second.address() + HDR, 70));
+
+        tx.add(tx.readable(concat(new byte[HDR], frame(60, 21))));
+        new MmioDriver(again).notifyQueue(VirtioNet.TX_QUEUE);
+        assertEquals(1, after.fromGuest.size(), "TX works on the restored queues too");
+    }
+
+    @Test
+    void aDamagedOrForeignSavedStateIsRefused() {
+        start();
+        MmioTransport.State good = transport.state();
+        List<Queue.State> queues = new java.util.ArrayList<>(good.queues());
+        Queue.State q = queues.getFirst();
+        queues.set(0, new Queue.State(q.size(), q.ready(), 0xffff_ffff_0000L, q.availableRing(), q.usedRing(),
+                q.nextAvailable(), q.nextUsed()));
+        MmioTransport.State outside = withQueues(good, queues);
+        MmioTransport.State vsockLike = withQueues(good, List.of(q, q, q));
+        MmioTransport.State oddSize = withQueues(good, List.of(new Queue.State(3, true, q.descriptorTable(),
+                q.availableRing(), q.usedRing(), 0, 0), good.queues().get(1)));
+        for (MmioTransport.State bad : List.of(outside, vsockLike, oddSize)) {
+            MmioTransport fresh = new MmioTransport(new VirtioNet(MAC, new MemoryBackend()), memory, () -> { });
+            assertThrows(IllegalArgumentException.class, () -> fresh.restore(bad), bad.toString());
+        }
+    }
+
+    private static MmioTransport.State withQueues(MmioTransport.State s, List<Queue.State> queues) {
+        return new MmioTransport.State(s.status(), s.driverFeatures(), s.deviceFeaturesSel(), s.driverFeaturesSel(),
+                s.queueSel(), s.interruptStatus(), s.configGeneration(), s.needsReset(), queues);
     }
 
     private static byte[] frame(int length, int seed) {
