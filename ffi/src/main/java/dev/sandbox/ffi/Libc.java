@@ -59,6 +59,7 @@ public final class Libc {
     private static final MethodHandle MEMFD_CREATE = handle("memfd_create",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), ERRNO);
     private static final MethodHandle GETPID = handle("getpid", FunctionDescriptor.of(JAVA_INT), ERRNO);
+    private static final MethodHandle SETNS = handle("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), ERRNO);
     private static final MethodHandle PTHREAD_SELF = handle("pthread_self", FunctionDescriptor.of(JAVA_LONG));
     // pthread_* return the error number instead of setting errno.
     private static final MethodHandle PTHREAD_KILL = handle("pthread_kill",
@@ -315,6 +316,19 @@ public final class Libc {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             return check("getpid", (int) GETPID.invokeExact(state), state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * setns(2): moves the calling OS thread (not the process) into the namespace {@code fd} refers to. Call it only
+     * on a platform thread that ends afterwards: see {@link dev.sandbox.ffi.net.NetNamespace}.
+     */
+    public static void setns(int fd, int nstype) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            check("setns", (int) SETNS.invokeExact(state, fd, nstype), state);
         } catch (Throwable t) {
             throw rethrow(t);
         }

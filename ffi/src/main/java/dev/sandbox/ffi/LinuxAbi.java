@@ -67,6 +67,9 @@ public final class LinuxAbi {
     public static final int POLLHUP = 0x010;
     public static final int POLLNVAL = 0x020;
 
+    // <sched.h>: setns(2) namespace types
+    public static final int CLONE_NEWNET = 0x40000000;
+
     // <signal.h>
     public static final int SIG_BLOCK = 0;
     public static final int SIG_UNBLOCK = 1;

@@ -4,7 +4,7 @@
  * {@link dev.sandbox.ffi.net.Tap} owns one TAP file descriptor: it creates the interface, sets the virtio-net header
  * size and offloads, and reads and writes whole packets without blocking.
  *
- * <p>A TAP is created in the network namespace of the calling thread; putting it in a sandbox's namespace is the
- * caller's business (enter it with {@code setns} on a platform thread, or move the interface afterwards).
+ * <p>A TAP is created in the network namespace of the calling thread: {@link dev.sandbox.ffi.net.NetNamespace} runs
+ * an action (such as {@code Tap.open}) inside a named namespace on a fresh platform thread of its own.
  */
 package dev.sandbox.ffi.net;

@@ -42,6 +42,7 @@ class AbiTest {
             #include <errno.h>
             #include <fcntl.h>
             #include <poll.h>
+            #include <sched.h>
             #include <signal.h>
             #include <time.h>
             #include <unistd.h>
