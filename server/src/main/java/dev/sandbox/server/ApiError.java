@@ -16,7 +16,10 @@ enum ApiError {
     /** Too many calls of one kind at once in one sandbox (execs); the caller may retry later. */
     TOO_MANY_REQUESTS(429, "too_many_requests"),
     INTERNAL(500, "internal"),
-    /** The sandbox cannot do this: its guest agent predates the call (a sandbox from an older snapshot). */
+    /**
+     * The sandbox or the server cannot do this: the sandbox's guest agent predates the call (a sandbox from an older
+     * snapshot), the server runs without networking, a protocol upgrade through the port proxy.
+     */
     NOT_IMPLEMENTED(501, "not_implemented"),
     /** The engine or the guest agent failed (boot, VM, channel): not the caller's fault, not ours either. */
     AGENT_ERROR(502, "agent_error"),

@@ -75,6 +75,11 @@ final class SandboxService implements AutoCloseable {
         return engine.config();
     }
 
+    /** Whether sandboxes get a network ({@code --network}). */
+    boolean networking() {
+        return config.network();
+    }
+
     Engine engine() {
         return engine;
     }
@@ -121,8 +126,9 @@ final class SandboxService implements AutoCloseable {
             throw e;
         }
         return locked(id, () -> {
+            Sandbox vm;
             try {
-                engine.create(new SandboxSpec(id, req.template(), req.vcpus(), req.memoryMb()));
+                vm = engine.create(new SandboxSpec(id, req.template(), req.vcpus(), req.memoryMb(), req.network()));
             } catch (EngineException e) {
                 admission.release(id);
                 if (e.kind() == EngineException.Kind.INVALID_SPEC) {
@@ -137,7 +143,7 @@ final class SandboxService implements AutoCloseable {
                 store.update(id, r -> r.withStatus(Status.ERROR, now(), e.toString()));
                 throw e;
             }
-            return store.update(id, r -> r.started(now())).orElseThrow();
+            return store.update(id, r -> r.started(now(), vm.network())).orElseThrow();
         });
     }
 
@@ -206,7 +212,8 @@ final class SandboxService implements AutoCloseable {
             }
             try {
                 // Resuming is activity: the idle clock restarts, so a long pause is not reaped at once.
-                return store.update(id, r -> r.withStatus(Status.RUNNING, now(), null).touched(now())).orElseThrow();
+                return store.update(id, r -> r.withStatus(Status.RUNNING, now(), null).touched(now())
+                        .withAddresses(vm.network())).orElseThrow();
             } finally {
                 gate.open();
             }
