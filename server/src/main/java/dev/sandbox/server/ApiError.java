@@ -23,6 +23,8 @@ enum ApiError {
     NOT_IMPLEMENTED(501, "not_implemented"),
     /** The engine or the guest agent failed (boot, VM, channel): not the caller's fault, not ours either. */
     AGENT_ERROR(502, "agent_error"),
+    /** Nothing answered on the sandbox's port (refused, reset) or what answered did not speak HTTP/1.1. */
+    UPSTREAM_ERROR(502, "upstream_error"),
     ENGINE_UNAVAILABLE(503, "engine_unavailable"),
     /** The host budget (memory, vCPUs, sandboxes, disk) has no room now: answered with Retry-After. */
     CAPACITY(503, "insufficient_capacity"),
