@@ -1,5 +1,6 @@
 package dev.sandbox.server;
 
+import dev.sandbox.engine.NetworkSpec;
 import dev.sandbox.server.SandboxRecord.Status;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -84,11 +85,11 @@ public class RecordStoreBenchmark {
         sampleBytes = json.write(sample);
     }
 
-    /** What a running sandbox's record looks like: every timestamp set, no message. */
+    /** What a running sandbox's record looks like: every timestamp set, the default network, no message. */
     private static SandboxRecord record(String id, Instant created) {
         Instant started = created.plusMillis(120);
-        return new SandboxRecord(id, Status.RUNNING, "minimal", 1, 512, 300, created, started, started, started,
-                null);
+        return new SandboxRecord(id, Status.RUNNING, "minimal", 1, 512, 300, "169.254.0.21", "10.200.0.2", created,
+                started, started, started, null, NetworkPolicy.of(NetworkSpec.DEFAULT));
     }
 
     private String nextId() {

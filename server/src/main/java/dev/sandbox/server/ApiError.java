@@ -16,10 +16,15 @@ enum ApiError {
     /** Too many calls of one kind at once in one sandbox (execs); the caller may retry later. */
     TOO_MANY_REQUESTS(429, "too_many_requests"),
     INTERNAL(500, "internal"),
-    /** The sandbox cannot do this: its guest agent predates the call (a sandbox from an older snapshot). */
+    /**
+     * The sandbox or the server cannot do this: the sandbox's guest agent predates the call (a sandbox from an older
+     * snapshot), the server runs without networking, a protocol upgrade through the port proxy.
+     */
     NOT_IMPLEMENTED(501, "not_implemented"),
     /** The engine or the guest agent failed (boot, VM, channel): not the caller's fault, not ours either. */
     AGENT_ERROR(502, "agent_error"),
+    /** Nothing answered on the sandbox's port (refused, reset) or what answered did not speak HTTP/1.1. */
+    UPSTREAM_ERROR(502, "upstream_error"),
     ENGINE_UNAVAILABLE(503, "engine_unavailable"),
     /** The host budget (memory, vCPUs, sandboxes, disk) has no room now: answered with Retry-After. */
     CAPACITY(503, "insufficient_capacity"),

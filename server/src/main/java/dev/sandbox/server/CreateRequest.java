@@ -1,11 +1,16 @@
 package dev.sandbox.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.sandbox.engine.EngineConfig;
+import dev.sandbox.engine.NetworkSpec;
 
 import java.util.regex.Pattern;
 
-/** A validated {@code CreateSandboxRequest}, defaults applied. */
-record CreateRequest(String template, int vcpus, int memoryMb, int timeoutSec) {
+/**
+ * A validated {@code CreateSandboxRequest}, defaults applied. {@code network} null: the sandbox gets none (the
+ * request said {@code "network": null}, or left it out on a server without networking).
+ */
+record CreateRequest(String template, int vcpus, int memoryMb, int timeoutSec, NetworkSpec network) {
 
     static final String DEFAULT_TEMPLATE = "minimal";
     static final int DEFAULT_VCPUS = 1;
@@ -15,8 +20,11 @@ record CreateRequest(String template, int vcpus, int memoryMb, int timeoutSec) {
     /** A template names files in the guest folder: no slashes, no dot-dot, nothing odd. */
     private static final Pattern TEMPLATE = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
 
-    /** Limits come from the engine's config, so the server and the engine agree on what fits. */
-    static CreateRequest parse(Fields f, EngineConfig limits) {
+    /**
+     * Limits come from the engine's config, so the server and the engine agree on what fits. {@code networking}
+     * false ({@code --network off}): a request that asks for a network is refused (501) rather than given none.
+     */
+    static CreateRequest parse(Fields f, EngineConfig limits, boolean networking) {
         String template = f.string("template").orElse(DEFAULT_TEMPLATE);
         int vcpus = f.integer("vcpus").orElse(DEFAULT_VCPUS);
         int memoryMb = f.integer("memory_mb").orElse(DEFAULT_MEMORY_MB);
@@ -34,6 +42,21 @@ record CreateRequest(String template, int vcpus, int memoryMb, int timeoutSec) {
         if (timeoutSec < 1) {
             throw Fields.bad("timeout_sec must be at least 1, got " + timeoutSec);
         }
-        return new CreateRequest(template, vcpus, memoryMb, timeoutSec);
+        return new CreateRequest(template, vcpus, memoryMb, timeoutSec, network(f.node().get("network"), networking));
+    }
+
+    private static NetworkSpec network(JsonNode v, boolean networking) {
+        if (v == null) {
+            return networking ? NetworkSpec.DEFAULT : null;
+        }
+        if (v.isNull()) {
+            return null;
+        }
+        NetworkSpec spec = NetworkPolicy.parse(v);  // a malformed one is a 400 either way
+        if (!networking) {
+            throw ApiError.NOT_IMPLEMENTED.exception("this server runs without sandbox networking (--network off):"
+                    + " leave network out, or send \"network\": null");
+        }
+        return spec;
     }
 }

@@ -192,6 +192,9 @@ final class Metrics {
             String regex = Pattern.quote(route).replace("{id}", "\\E" + ID.pattern() + "\\Q");
             m.put(Pattern.compile(regex + "/?"), route);
         }
+        // the proxied path is the sandbox's business: one route for all of it
+        m.put(Pattern.compile("/v1/sandboxes/" + ID.pattern() + "/ports/" + ID.pattern() + "(/.*)?"),
+                "/v1/sandboxes/{id}/ports/{port}/{path}");
         return m;
     }
 }

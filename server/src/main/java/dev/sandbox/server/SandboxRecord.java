@@ -2,19 +2,24 @@ package dev.sandbox.server;
 
 import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.sandbox.engine.SandboxNetwork;
 import dev.sandbox.engine.SandboxSpec;
 
 import java.time.Instant;
+import java.util.Optional;
 
 /**
  * What the server knows about one sandbox: the contract's {@code Sandbox}, persisted as JSON in the
  * {@link RecordStore}. {@code status_reason} (additive, documented in {@code openapi-extensions.yaml}) says why a
  * sandbox stopped, failed or was taken back; records written before it was named so carry it as {@code message}.
- * guest_ip and host_ip are left out until sandboxes have a network (an empty string would claim one).
+ * guest_ip and host_ip are the engine's while the sandbox is live (kept here so a paused or recovered sandbox still
+ * shows them) and left out for a sandbox without a network, or once it stopped (its host address may go to another
+ * sandbox then); {@code network} is the policy it was created with (an extension; absent: no network). Records
+ * written before these fields load with them absent.
  */
 record SandboxRecord(String id, Status status, String template, int vcpus, int memoryMb, int timeoutSec,
-                     Instant createdAt, Instant startedAt, Instant lastActiveAt, Instant lastUpdated,
-                     @JsonAlias("message") String statusReason) {
+                     String guestIp, String hostIp, Instant createdAt, Instant startedAt, Instant lastActiveAt,
+                     Instant lastUpdated, @JsonAlias("message") String statusReason, NetworkPolicy network) {
 
     /** Messages are kept short: the store sizes its entries for small records. */
     private static final int MAX_MESSAGE = 512;
@@ -35,32 +40,52 @@ record SandboxRecord(String id, Status status, String template, int vcpus, int m
 
     static SandboxRecord pending(String id, CreateRequest req, Instant now) {
         return new SandboxRecord(id, Status.PENDING, req.template(), req.vcpus(), req.memoryMb(), req.timeoutSec(),
-                now, null, null, now, null);
+                null, null, now, null, null, now, null, NetworkPolicy.of(req.network()));
     }
 
     /**
      * A record re-created from a paused snapshot's manifest after the store lost it: the spec is exact, the
      * timeout is the default and the times are the moment it was found.
      */
-    static SandboxRecord fromSnapshot(SandboxSpec spec, Instant now) {
+    static SandboxRecord fromSnapshot(SandboxSpec spec, Optional<SandboxNetwork> net, Instant now) {
         return new SandboxRecord(spec.id(), Status.PAUSED, spec.template(), spec.vcpus(), spec.memoryMb(),
-                CreateRequest.DEFAULT_TIMEOUT_SEC, now, null, null, now,
-                "record re-created at start from the paused snapshot on disk");
+                CreateRequest.DEFAULT_TIMEOUT_SEC, null, null, now, null, null, now,
+                "record re-created at start from the paused snapshot on disk", NetworkPolicy.of(spec.network()))
+                .withAddresses(net);
     }
 
-    SandboxRecord started(Instant now) {
-        return new SandboxRecord(id, Status.RUNNING, template, vcpus, memoryMb, timeoutSec, createdAt, now, now, now,
-                null);
+    /** Running, at the addresses the engine gave it (none: it has no network). */
+    SandboxRecord started(Instant now, Optional<SandboxNetwork> net) {
+        return new SandboxRecord(id, Status.RUNNING, template, vcpus, memoryMb, timeoutSec, null, null, createdAt,
+                now, now, now, null, network).withAddresses(net);
     }
 
+    /**
+     * The engine's addresses for it, when it tells them; an engine that does not (yet) keeps the recorded ones.
+     * The policy stays the one of the create: the engine's copy comes from the same request.
+     */
+    SandboxRecord withAddresses(Optional<SandboxNetwork> net) {
+        return net.map(n -> new SandboxRecord(id, status, template, vcpus, memoryMb, timeoutSec, n.guestIp(),
+                n.hostIp(), createdAt, startedAt, lastActiveAt, lastUpdated, statusReason,
+                network != null ? network : NetworkPolicy.of(n.spec()))).orElse(this);
+    }
+
+    /** Leaving the live states drops the addresses: the host's may go to another sandbox from then on. */
     SandboxRecord withStatus(Status next, Instant now, String why) {
-        return new SandboxRecord(id, next, template, vcpus, memoryMb, timeoutSec, createdAt, startedAt, lastActiveAt,
-                now, why != null ? shorten(why) : next == Status.RUNNING ? null : statusReason);
+        boolean live = next.live();
+        return new SandboxRecord(id, next, template, vcpus, memoryMb, timeoutSec, live ? guestIp : null,
+                live ? hostIp : null, createdAt, startedAt, lastActiveAt, now,
+                why != null ? shorten(why) : next == Status.RUNNING ? null : statusReason, network);
     }
 
     SandboxRecord touched(Instant now) {
-        return new SandboxRecord(id, status, template, vcpus, memoryMb, timeoutSec, createdAt, startedAt, now, now,
-                statusReason);
+        return new SandboxRecord(id, status, template, vcpus, memoryMb, timeoutSec, guestIp, hostIp, createdAt,
+                startedAt, now, now, statusReason, network);
+    }
+
+    /** The spec to take it back with when its snapshot has no manifest. */
+    SandboxSpec spec() {
+        return new SandboxSpec(id, template, vcpus, memoryMb, network == null ? null : network.spec());
     }
 
     /** When it was last used: the idle timeout counts from here. */

@@ -18,6 +18,7 @@ public final class SandboxServer implements AutoCloseable {
 
     private final SandboxService sandboxes;
     private final Reaper reaper;
+    private final PortsService ports;
     private final WebServer web;
 
     private SandboxServer(ServerConfig config, Engine engine) {
@@ -28,6 +29,7 @@ public final class SandboxServer implements AutoCloseable {
         RecordStore store = RecordStore.open(config.dataDir(), config.maxRecords(), json);
         this.sandboxes = new SandboxService(engine, store, config, Clock.systemUTC());
         this.reaper = new Reaper(sandboxes, config.reapInterval());
+        this.ports = new PortsService(sandboxes);
         ErrorMapper errors = new ErrorMapper(json);
         try {
             this.web = WebServer.builder()
@@ -45,6 +47,7 @@ public final class SandboxServer implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             // e.g. the port is taken: leave the store closed cleanly, not for recovery
+            ports.close();
             reaper.close();
             sandboxes.close();
             throw e;
@@ -70,6 +73,7 @@ public final class SandboxServer implements AutoCloseable {
                         config.dataDir().resolve("uploads"), metrics))
                 .register("/v1/sandboxes", new DirsService(sandboxes, json))
                 .register("/v1/sandboxes", new ProcessesService(sandboxes, json))
+                .register("/v1/sandboxes", ports)
                 .any(SandboxServer::noRoute);
     }
 
@@ -96,6 +100,7 @@ public final class SandboxServer implements AutoCloseable {
     public void close() {
         try {
             web.stop();
+            ports.close();
             reaper.close();
         } finally {
             sandboxes.close();

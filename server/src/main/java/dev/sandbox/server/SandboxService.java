@@ -4,6 +4,7 @@ import dev.sandbox.engine.Engine;
 import dev.sandbox.engine.EngineConfig;
 import dev.sandbox.engine.EngineException;
 import dev.sandbox.engine.Sandbox;
+import dev.sandbox.engine.SandboxNetwork;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.DirListing;
@@ -75,6 +76,11 @@ final class SandboxService implements AutoCloseable {
         return engine.config();
     }
 
+    /** Whether sandboxes get a network ({@code --network}). */
+    boolean networking() {
+        return config.network();
+    }
+
     Engine engine() {
         return engine;
     }
@@ -121,8 +127,9 @@ final class SandboxService implements AutoCloseable {
             throw e;
         }
         return locked(id, () -> {
+            Sandbox vm;
             try {
-                engine.create(new SandboxSpec(id, req.template(), req.vcpus(), req.memoryMb()));
+                vm = engine.create(new SandboxSpec(id, req.template(), req.vcpus(), req.memoryMb(), req.network()));
             } catch (EngineException e) {
                 admission.release(id);
                 if (e.kind() == EngineException.Kind.INVALID_SPEC) {
@@ -137,7 +144,7 @@ final class SandboxService implements AutoCloseable {
                 store.update(id, r -> r.withStatus(Status.ERROR, now(), e.toString()));
                 throw e;
             }
-            return store.update(id, r -> r.started(now())).orElseThrow();
+            return store.update(id, r -> r.started(now(), vm.network())).orElseThrow();
         });
     }
 
@@ -206,7 +213,8 @@ final class SandboxService implements AutoCloseable {
             }
             try {
                 // Resuming is activity: the idle clock restarts, so a long pause is not reaped at once.
-                return store.update(id, r -> r.withStatus(Status.RUNNING, now(), null).touched(now())).orElseThrow();
+                return store.update(id, r -> r.withStatus(Status.RUNNING, now(), null).touched(now())
+                        .withAddresses(vm.network())).orElseThrow();
             } finally {
                 gate.open();
             }
@@ -394,6 +402,58 @@ final class SandboxService implements AutoCloseable {
         if (rec.status() != Status.RUNNING) {
             throw ApiError.INVALID_STATE.exception("sandbox " + id + " is " + rec.status().wire() + ": " + what
                     + " needs a running sandbox");
+        }
+    }
+
+    // ---- ports: HTTP to the sandbox at its host address ----
+
+    /**
+     * Lets a request for one of the sandbox's ports in: 404 for an unknown sandbox, 409 for one not running or
+     * without a network. The lease holds the sandbox's gate until closed: the idle reaper leaves the sandbox alone
+     * meanwhile, and a pause or destroy tells {@code onShut} at once (so the request ends rather than holding the
+     * step up for the drain grace).
+     */
+    PortLease openPort(String id, Consumer<String> onShut) {
+        Work work = admit(id, "ports", false, onShut);
+        try {
+            String hostIp = work.vm().network().map(SandboxNetwork::hostIp).orElseThrow(() ->
+                    ApiError.INVALID_STATE.exception("sandbox " + id + " has no network (it was created with"
+                            + " \"network\": null, or by a server with --network off)"));
+            return new PortLease(work, hostIp);
+        } catch (RuntimeException e) {
+            work.close();
+            throw e;
+        }
+    }
+
+    /** A request in flight to a sandbox's port (see {@link #openPort}); {@link #close} it exactly once. */
+    final class PortLease implements AutoCloseable {
+        private final Work work;
+        private final String hostIp;
+
+        private PortLease(Work work, String hostIp) {
+            this.work = work;
+            this.hostIp = hostIp;
+        }
+
+        /** Where the sandbox's ports are reachable from this host. */
+        String hostIp() {
+            return hostIp;
+        }
+
+        /** Something in the sandbox answered: activity for the idle reaper, as a successful exec is. */
+        void answered() {
+            work.succeeded();
+        }
+
+        /** What to answer for a failure to reach the port: a 409 if a pause or destroy ran under it. */
+        RuntimeException failed(RuntimeException e) {
+            return work.failed(e);
+        }
+
+        @Override
+        public void close() {
+            work.close();
         }
     }
 

@@ -34,7 +34,7 @@ final class SandboxesService implements HttpService {
     }
 
     private void create(ServerRequest req, ServerResponse res) {
-        CreateRequest create = CreateRequest.parse(json.body(req), sandboxes.limits());
+        CreateRequest create = CreateRequest.parse(json.body(req), sandboxes.limits(), sandboxes.networking());
         json.send(res, Status.CREATED_201.code(), sandboxes.create(create));
     }
 

@@ -32,10 +32,14 @@ import java.util.Map;
  *                         {@code SANDBOX_MAX_EXECS_PER_SANDBOX}; default 16)
  * @param budget           the host budget for admission control (see {@link Budget})
  * @param access           who may call (see {@link Access})
+ * @param network          whether sandboxes get a network ({@code --network on|off}, {@code SANDBOX_NETWORK}; default
+ *                         on). Off, for hosts that cannot give them one (no netns, veth or nftables): every sandbox
+ *                         is created without, and a create that asks for a network gets 501.
  */
 public record ServerConfig(String host, int port, Path dataDir, long maxFileBytes, int execOutputCap,
                            int maxExecTimeoutSec, Duration stoppedRetention, Duration reapInterval, long maxRecords,
-                           Duration drainGrace, int maxExecsPerSandbox, Budget budget, Access access) {
+                           Duration drainGrace, int maxExecsPerSandbox, Budget budget, Access access,
+                           boolean network) {
 
     /**
      * What the host lends to running sandboxes; a create or resume beyond it gets 503 with {@code Retry-After}.
@@ -107,6 +111,7 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
             new Option("--retry-after", "SANDBOX_RETRY_AFTER", "5"),
             new Option("--api-keys-file", "SANDBOX_API_KEYS_FILE", ""),
             new Option("--allow-unauthenticated", "SANDBOX_ALLOW_UNAUTHENTICATED", "false"),
+            new Option("--network", "SANDBOX_NETWORK", "on"),
     };
 
     public ServerConfig {
@@ -129,7 +134,7 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
         ServerConfig d = from(new String[0], Map.of());
         return new ServerConfig(host, port, dataDir, d.maxFileBytes, d.execOutputCap, d.maxExecTimeoutSec,
                 d.stoppedRetention, d.reapInterval, d.maxRecords, d.drainGrace, d.maxExecsPerSandbox, d.budget,
-                d.access);
+                d.access, d.network);
     }
 
     public static ServerConfig from(String[] args, Map<String, String> env) {
@@ -161,7 +166,8 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
                 (int) number(values, "--max-exec-timeout", Integer.MAX_VALUE),
                 seconds(values, "--stopped-retention"), seconds(values, "--reap-interval"),
                 number(values, "--max-records", Integer.MAX_VALUE), seconds(values, "--drain-grace"),
-                (int) number(values, "--max-execs-per-sandbox", Integer.MAX_VALUE), budget, access);
+                (int) number(values, "--max-execs-per-sandbox", Integer.MAX_VALUE), budget, access,
+                onOff(values, "--network"));
     }
 
     private static long number(Map<String, String> values, String flag, long max) {
@@ -199,6 +205,14 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
         };
     }
 
+    private static boolean onOff(Map<String, String> values, String flag) {
+        return switch (values.get(flag).trim()) {
+            case "on", "true", "yes", "1" -> true;
+            case "off", "false", "no", "0" -> false;
+            default -> throw new IllegalArgumentException(flag + " must be on or off, got '" + values.get(flag) + "'");
+        };
+    }
+
     /** Seconds, fractions allowed (tests use short intervals). */
     private static Duration seconds(Map<String, String> values, String flag) {
         String v = values.get(flag);
@@ -215,26 +229,37 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
 
     public ServerConfig withLimits(long maxFileBytes, int execOutputCap) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
-                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access);
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
+                network);
     }
 
     public ServerConfig withTimes(Duration stoppedRetention, Duration reapInterval) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
-                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access);
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
+                network);
     }
 
     public ServerConfig withDrainGrace(Duration drainGrace, int maxExecsPerSandbox) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
-                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access);
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
+                network);
     }
 
     public ServerConfig withBudget(Budget budget) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
-                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access);
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
+                network);
+    }
+
+    public ServerConfig withNetwork(boolean network) {
+        return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
+                network);
     }
 
     public ServerConfig withAccess(String host, Access access) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
-                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access);
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
+                network);
     }
 }

@@ -2,6 +2,7 @@ package dev.sandbox.server;
 
 import dev.sandbox.engine.Engine;
 import dev.sandbox.engine.Sandbox;
+import dev.sandbox.engine.SandboxNetwork;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.server.SandboxRecord.Status;
 import org.slf4j.Logger;
@@ -9,6 +10,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -116,19 +118,23 @@ final class StartupReconciler {
             return;
         }
         Instant t = now.get();
+        // the engine may have given it other addresses than the last process did: the record shows the engine's
+        Optional<SandboxNetwork> net = engine.find(id).flatMap(Sandbox::network);
         SandboxRecord rec = store.get(id).orElse(null);
         if (rec == null) {
-            SandboxRecord made = SandboxRecord.fromSnapshot(spec, t);
+            SandboxRecord made = SandboxRecord.fromSnapshot(spec, net, t);
             if (store.insert(made)) {
                 LOG.warn("sandbox {} had no record but a paused snapshot: record re-created from its manifest", id);
             } else {
                 LOG.error("sandbox {}: cannot re-create its record (store full?); its snapshot stays on disk", id);
             }
         } else if (rec.status() != Status.PAUSED) {
-            store.update(id, r -> r.withStatus(Status.PAUSED, t, "taken back from its snapshot on disk at start"));
+            store.update(id, r -> r.withStatus(Status.PAUSED, t, "taken back from its snapshot on disk at start")
+                    .withAddresses(net));
             LOG.warn("sandbox {} was recorded {} but its paused snapshot is on disk: paused again", id,
                     rec.status().wire());
         } else {
+            store.update(id, r -> r.withAddresses(net));
             LOG.info("sandbox {} is paused on disk and can be resumed", id);
         }
     }
@@ -136,12 +142,12 @@ final class StartupReconciler {
     /** A paused record whose folder predates manifests: the engine may still take it back by its spec. */
     private boolean recoverWithoutManifest(SandboxRecord rec) {
         try {
-            boolean found = engine.recover(new SandboxSpec(rec.id(), rec.template(), rec.vcpus(), rec.memoryMb()))
-                    .isPresent();
-            if (found) {
+            Optional<Sandbox> found = engine.recover(rec.spec());
+            found.ifPresent(vm -> {
+                store.update(rec.id(), r -> r.withAddresses(vm.network()));
                 LOG.info("sandbox {} is paused on disk and can be resumed", rec.id());
-            }
-            return found;
+            });
+            return found.isPresent();
         } catch (RuntimeException e) {
             unsure = true;
             LOG.warn("cannot take back paused sandbox {}: {}", rec.id(), e.toString());

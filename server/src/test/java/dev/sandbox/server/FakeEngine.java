@@ -1,9 +1,12 @@
 package dev.sandbox.server;
 
+import dev.sandbox.engine.Cidr;
 import dev.sandbox.engine.Engine;
 import dev.sandbox.engine.EngineConfig;
 import dev.sandbox.engine.EngineException;
+import dev.sandbox.engine.NetworkSpec;
 import dev.sandbox.engine.Sandbox;
+import dev.sandbox.engine.SandboxNetwork;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.DirEntry;
@@ -15,6 +18,7 @@ import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.agent.ProcessInfo;
 import dev.sandbox.engine.agent.ProcessOutput;
 import dev.sandbox.engine.agent.ProcessSignal;
+import dev.sandbox.engine.net.GuestNetLayout;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -45,6 +49,9 @@ import java.util.concurrent.TimeUnit;
  * through resumes; closing a sandbox deletes it; closing the engine keeps paused ones, which a later engine on the
  * same folder takes back with {@link #recover}; {@link #snapshotsOnDisk} reads the manifests and
  * {@link #quarantineUnclaimed} moves unclaimed folders to {@code .snapshots/.quarantine/}.
+ * <p>
+ * A sandbox whose spec has a network reports one (guest address as the real guest's, host address
+ * {@link #hostIp}, 127.0.0.1 unless a test changes it) while running or paused; its manifest keeps the policy.
  */
 final class FakeEngine implements Engine {
 
@@ -66,6 +73,12 @@ final class FakeEngine implements Engine {
     volatile Duration lastTransferTimeout;
     /** The last exec request the server made, as the engine got it. */
     volatile ExecRequest lastExec;
+
+    /**
+     * The host address of every fake sandbox with a network: loopback, so a test's own HTTP server on 127.0.0.1
+     * stands in for what runs in the guest.
+     */
+    volatile String hostIp = "127.0.0.1";
 
     /** Directory calls fail as with an agent from before protocol version 2. */
     volatile boolean unsupportedDirs;
@@ -121,12 +134,38 @@ final class FakeEngine implements Engine {
                     f.put(line.substring(0, eq), line.substring(eq + 1));
                 }
                 specs.add(new SandboxSpec(f.get("id"), f.get("template"), Integer.parseInt(f.get("vcpus")),
-                        Integer.parseInt(f.get("memory_mb"))));
+                        Integer.parseInt(f.get("memory_mb")), network(f)));
             } catch (IOException | RuntimeException e) {
                 // no readable manifest: left out, as the real engine does
             }
         }
         return specs;
+    }
+
+    /** The manifest's network lines: none without {@code internet}. */
+    private static NetworkSpec network(Map<String, String> f) {
+        if (!f.containsKey("internet")) {
+            return null;
+        }
+        return new NetworkSpec(Boolean.parseBoolean(f.get("internet")), cidrs(f.get("allow_out")),
+                cidrs(f.get("deny_out")));
+    }
+
+    private static List<Cidr> cidrs(String list) {
+        return list == null || list.isEmpty() ? List.of()
+                : java.util.Arrays.stream(list.split(",")).map(Cidr::parse).toList();
+    }
+
+    private static String manifestNetwork(NetworkSpec n) {
+        if (n == null) {
+            return "";
+        }
+        return "internet=" + n.internet() + "\nallow_out=" + join(n.allowOut()) + "\ndeny_out=" + join(n.denyOut())
+                + "\n";
+    }
+
+    private static String join(List<Cidr> cidrs) {
+        return String.join(",", cidrs.stream().map(Cidr::toString).toList());
     }
 
     @Override
@@ -280,6 +319,13 @@ final class FakeEngine implements Engine {
         @Override
         public State state() {
             return state;
+        }
+
+        /** With a network in its spec: the guest's usual address, the host side at {@link #hostIp}. */
+        @Override
+        public Optional<SandboxNetwork> network() {
+            return spec.network() == null || state == State.STOPPED ? Optional.empty()
+                    : Optional.of(new SandboxNetwork(GuestNetLayout.GUEST_IP, hostIp, spec.network()));
         }
 
         private void requireRunning() {
@@ -621,7 +667,8 @@ final class FakeEngine implements Engine {
             try {
                 Path dir = Files.createDirectories(snapshotDir(spec.id()));
                 Files.writeString(dir.resolve("manifest"), "id=" + spec.id() + "\ntemplate=" + spec.template()
-                        + "\nvcpus=" + spec.vcpus() + "\nmemory_mb=" + spec.memoryMb() + "\nstate=paused\n");
+                        + "\nvcpus=" + spec.vcpus() + "\nmemory_mb=" + spec.memoryMb() + "\nstate=paused\n"
+                        + manifestNetwork(spec.network()));
                 snapshotBytes = Files.size(dir.resolve("manifest"));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);

@@ -120,7 +120,7 @@ class RestartAndReaperTest {
                 new FakeEngine(dir.resolve("vms")))) {
             ServerConfig taken = new ServerConfig("127.0.0.1", a.port(), dir.resolve("b"), 1, 1, 1,
                     Duration.ZERO, Duration.ofSeconds(1), 10, Duration.ZERO, 1, ServerConfig.Budget.unlimited(),
-                    ServerConfig.Access.open());
+                    ServerConfig.Access.open(), true);
             assertThrows(RuntimeException.class, () -> TestServers.start(taken, new FakeEngine(dir.resolve("v2"))));
             assertTrue(Files.exists(dir.resolve("b/sandboxes.clean")), "store closed cleanly");
         }
