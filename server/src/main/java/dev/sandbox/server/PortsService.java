@@ -56,7 +56,8 @@ final class PortsService implements HttpService, AutoCloseable {
 
     /** RFC 9110 7.6.1: meant for one connection, never forwarded (and those the Connection header names). */
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
-            "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade");
+            "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
+            "http2-settings");
     /** Set by the client library (host, content-length), answered here (expect), or ours alone (the API key). */
     private static final Set<String> NOT_FORWARDED = Set.of("host", "content-length", "expect",
             ApiKeyFilter.X_API_KEY.lowerCase());
@@ -84,7 +85,9 @@ final class PortsService implements HttpService, AutoCloseable {
         String id = SandboxesService.id(req);
         sandboxes.get(id);  // an unknown sandbox is a 404 whatever else is wrong
         int port = port(req.path().pathParameters().get("port"));
-        if (req.headers().contains(HeaderNames.UPGRADE)) {
+        // An h2c upgrade is an offer a server may ignore (RFC 9113 3.1 via RFC 9110 7.8): the JDK's client sends
+        // it on every plain-HTTP call, so it is answered in HTTP/1.1. Any other upgrade (WebSocket) is refused.
+        if (req.headers().contains(HeaderNames.UPGRADE) && !onlyH2c(req.headers().get(HeaderNames.UPGRADE).values())) {
             throw ApiError.NOT_IMPLEMENTED.exception("protocol upgrades (" + req.headers().get(HeaderNames.UPGRADE)
                     .values() + ") are not proxied to sandbox ports: plain HTTP/1.1 only");
         }
@@ -300,5 +303,14 @@ final class PortsService implements HttpService, AutoCloseable {
     public void close() {
         http.shutdownNow();
         executor.shutdownNow();
+    }
+
+    static boolean onlyH2c(String upgrade) {
+        for (String token : upgrade.split(",")) {
+            if (!token.strip().equalsIgnoreCase("h2c")) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -227,6 +227,14 @@ class PortsApiTest extends FakeServerTest {
     }
 
     @Test
+    void anH2cUpgradeOfferIsIgnoredAndAnyOtherRefused() {
+        assertTrue(PortsService.onlyH2c("h2c"));
+        assertTrue(PortsService.onlyH2c(" H2C "));
+        assertFalse(PortsService.onlyH2c("websocket"));
+        assertFalse(PortsService.onlyH2c("h2c, websocket"));
+    }
+
+    @Test
     void getPassesPathQueryAndHeadersButNotTheApiKeyOrHopByHopOnes() {
         String id = create();
         HttpResponse<byte[]> r = send(HttpRequest.newBuilder(uri(id, port, "/some/where%20else/?x=1&y=%2F&z"))

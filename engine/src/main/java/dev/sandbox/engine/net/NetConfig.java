@@ -52,6 +52,16 @@ public record NetConfig(String prefix, Cidr pool, boolean enableIpForward, Durat
     }
 
     /** The default settings with another prefix and pool (tests, a second engine on the same host). */
+    /**
+     * {@link #DEFAULT}, or the prefix and pool of {@code -Dsandbox.net.prefix} and {@code -Dsandbox.net.pool}: two
+     * engines on one host need their own (each removes the other's namespaces as leftovers otherwise).
+     */
+    public static NetConfig fromSystemProperties() {
+        return new NetConfig(System.getProperty("sandbox.net.prefix", DEFAULT_PREFIX),
+                Cidr.parse(System.getProperty("sandbox.net.pool", DEFAULT_POOL.toString())),
+                DEFAULT.enableIpForward(), DEFAULT.commandTimeout());
+    }
+
     public static NetConfig of(String prefix, Cidr pool) {
         return new NetConfig(prefix, pool, DEFAULT.enableIpForward, DEFAULT.commandTimeout);
     }

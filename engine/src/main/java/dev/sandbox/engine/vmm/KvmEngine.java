@@ -4,7 +4,12 @@ import dev.sandbox.engine.Engine;
 import dev.sandbox.engine.EngineConfig;
 import dev.sandbox.engine.EngineException;
 import dev.sandbox.engine.Sandbox;
+import dev.sandbox.engine.NetworkSpec;
 import dev.sandbox.engine.SandboxSpec;
+import dev.sandbox.engine.net.HostNetworking;
+import dev.sandbox.engine.net.NetConfig;
+import dev.sandbox.engine.vmm.snapshot.Manifest;
+import dev.sandbox.engine.vmm.snapshot.SnapshotFormatException;
 import dev.sandbox.engine.agent.AgentClient;
 import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.engine.vmm.builder.MicrovmBuilder;
@@ -26,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
@@ -54,6 +60,8 @@ public final class KvmEngine implements Engine {
     private final Map<Path, Object> templateLocks = new ConcurrentHashMap<>();
     private volatile boolean closed;
     private final Templates templates;
+    /** Sandbox networking, set up on the first sandbox that asks for a network; null before. */
+    private HostNetworking networking;
     private static final System.Logger LOG = System.getLogger(KvmEngine.class.getName());
     /** Bounds for unused templates of today's guest image: count and disk bytes. */
     static final int MAX_TEMPLATES = 8;
@@ -115,24 +123,68 @@ public final class KvmEngine implements Engine {
         if (!ids.add(spec.id())) {
             throw new EngineException(EngineException.Kind.INVALID_SPEC, "a sandbox named " + spec.id() + " exists");
         }
+        SandboxNet net = null;
         try {
-            KvmSandbox sandbox = config.templates() ? fromTemplate(spec, initramfs) : boot(spec, initrd(initramfs));
+            net = spec.network() == null ? null : SandboxNet.allocate(networking(), spec.network());
+            KvmSandbox sandbox = config.templates() ? fromTemplate(spec, initramfs, net)
+                    : boot(spec, initrd(initramfs), net);
             sandboxes.put(spec.id(), sandbox);
             return sandbox;
         } catch (RuntimeException | Error e) {
             ids.remove(spec.id());
+            if (net != null) {
+                try {
+                    net.release();
+                } catch (RuntimeException failure) {
+                    e.addSuppressed(failure);
+                }
+            }
             throw e;
         }
     }
 
-    private KvmSandbox boot(SandboxSpec spec, MemorySegment initrd) {
+    /**
+     * Sets sandbox networking up on first use, when no sandbox of this engine has a network yet: removes what a
+     * dead engine left (namespaces, links, tables of our prefix), loads the global rules, and reserves the slots of
+     * the paused sandboxes on disk, so their host addresses wait for them.
+     */
+    private synchronized HostNetworking networking() {
+        if (networking != null) {
+            return networking;
+        }
+        HostNetworking h = new HostNetworking(NetConfig.fromSystemProperties());
+        int removed = h.cleanupLeftovers();
+        if (removed > 0) {
+            LOG.log(System.Logger.Level.WARNING, "removed {0} network leftovers of an earlier engine", removed);
+        }
+        h.setup();
+        for (String id : snapshots.ids()) {
+            try {
+                OptionalInt slot = Manifest.netSlot(snapshots.folder(id));
+                if (slot.isPresent() && !h.slots().isUsed(slot.getAsInt())) {
+                    h.slots().reserve(slot.getAsInt());
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "cannot read the network slot of paused sandbox {0}: {1}", id,
+                        e.getMessage());
+            }
+        }
+        networking = h;
+        return h;
+    }
+
+    private KvmSandbox boot(SandboxSpec spec, MemorySegment initrd, SandboxNet net) {
         long start = System.nanoTime();
         long deadline = start + config.bootTimeout().toNanos();
         Microvm vm;
         try {
             vm = MicrovmBuilder.build(kvm, new MicrovmBuilder.Request(spec.id(), spec.vcpus(),
-                    (long) spec.memoryMb() << 20, kernel, initrd, supportedCpuid, null)); // no network yet
+                    (long) spec.memoryMb() << 20, kernel, initrd, supportedCpuid,
+                    net == null ? null : net.openBackend()));
         } catch (RuntimeException e) {
+            if (e instanceof EngineException ee) {
+                throw ee; // the network's own, with its message
+            }
             throw new EngineException(EngineException.Kind.BOOT_FAILED, "building the microVM for " + spec.id()
                     + " failed: " + e.getMessage(), e);
         }
@@ -140,7 +192,7 @@ public final class KvmEngine implements Engine {
             vm.start();
             AgentClient agent = AgentConnector.connect(vm, deadline, AgentClient.DEFAULT_TIMEOUT);
             Duration bootTime = Duration.ofNanos(System.nanoTime() - start);
-            return new KvmSandbox(spec, new KvmSandbox.Live(vm, agent), snapshots, bootTime, this::forget);
+            return new KvmSandbox(spec, new KvmSandbox.Live(vm, agent), snapshots, bootTime, this::forget, net);
         } catch (AgentConnector.NotReady e) {
             String tail = lastLines(vm.console().tail(), CONSOLE_TAIL_LINES);
             closeAfterFailure(vm, e);
@@ -159,7 +211,7 @@ public final class KvmEngine implements Engine {
      * fails too the sandbox boots, and the template is removed only if no paused or running sandbox needs its files
      * (the next create then makes it again).
      */
-    private KvmSandbox fromTemplate(SandboxSpec spec, Path initramfs) {
+    private KvmSandbox fromTemplate(SandboxSpec spec, Path initramfs, SandboxNet net) {
         long start = System.nanoTime();
         Path dir = templateDir(spec, initramfs);
         synchronized (templateLock(dir)) {
@@ -171,10 +223,11 @@ public final class KvmEngine implements Engine {
         EngineException failed = null;
         for (int attempt = 1; attempt <= 2; attempt++) {
             try {
-                KvmSandbox.Live live = snapshots.restoreFrom(dir, spec, true);
+                KvmSandbox.Live live = snapshots.restoreFrom(dir, spec, true,
+                        net == null ? null : net.openBackend());
                 templates.touch(dir);
                 return new KvmSandbox(spec, live, snapshots, Duration.ofNanos(System.nanoTime() - start),
-                        this::forget);
+                        this::forget, net);
             } catch (EngineException e) {
                 LOG.log(System.Logger.Level.WARNING, "restoring " + spec.id() + " from template " + dir
                         + " failed (attempt " + attempt + " of 2)", e);
@@ -195,7 +248,7 @@ public final class KvmEngine implements Engine {
                 Snapshots.deleteTree(dir);
             }
         }
-        return boot(spec, initrd(initramfs));
+        return boot(spec, initrd(initramfs), net);
     }
 
     private Object templateLock(Path dir) {
@@ -229,7 +282,7 @@ public final class KvmEngine implements Engine {
     private void makeTemplate(SandboxSpec spec, Path initramfs, Path dir) {
         SandboxSpec templateSpec = new SandboxSpec("template-" + spec.template(), spec.template(), spec.vcpus(),
                 spec.memoryMb());
-        KvmSandbox booted = boot(templateSpec, initrd(initramfs));
+        KvmSandbox booted = boot(templateSpec, initrd(initramfs), null); // its NIC unplugged; clones get a TAP
         KvmSandbox.Live live = booted.detach();
         try {
             Snapshots.Saved saved = snapshots.saveTo(dir, null, live);
@@ -304,9 +357,36 @@ public final class KvmEngine implements Engine {
         if (!ids.add(spec.id())) {
             throw new EngineException(EngineException.Kind.INVALID_SPEC, "a sandbox named " + spec.id() + " exists");
         }
-        KvmSandbox sandbox = new KvmSandbox(spec, null, snapshots, Duration.ZERO, this::forget);
-        sandboxes.put(spec.id(), sandbox);
-        return Optional.of(sandbox);
+        try {
+            SandboxNet net = recoveredNetwork(spec.id());
+            KvmSandbox sandbox = new KvmSandbox(net == null ? spec : spec.withNetwork(net.network().spec()), null,
+                    snapshots, Duration.ZERO, this::forget, net);
+            sandboxes.put(spec.id(), sandbox);
+            return Optional.of(sandbox);
+        } catch (RuntimeException | Error e) {
+            ids.remove(spec.id());
+            throw e;
+        }
+    }
+
+    /** A paused sandbox's network as its manifest says (policy and slot), or null if it had none. */
+    private SandboxNet recoveredNetwork(String id) {
+        Path dir = snapshots.folder(id);
+        try {
+            OptionalInt slot = Manifest.netSlot(dir);
+            NetworkSpec policy = Manifest.read(dir).network();
+            if (slot.isEmpty() || policy == null) {
+                return null;
+            }
+            HostNetworking h = networking();
+            if (!h.slots().isUsed(slot.getAsInt())) {
+                h.slots().reserve(slot.getAsInt());
+            }
+            return SandboxNet.reserved(h, slot.getAsInt(), policy);
+        } catch (IOException | SnapshotFormatException e) {
+            throw new EngineException(EngineException.Kind.VM_FAILED, "the manifest of paused sandbox " + id
+                    + " cannot be read: " + e.getMessage(), e);
+        }
     }
 
     @Override

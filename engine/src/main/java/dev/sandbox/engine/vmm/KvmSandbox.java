@@ -2,6 +2,7 @@ package dev.sandbox.engine.vmm;
 
 import dev.sandbox.engine.EngineException;
 import dev.sandbox.engine.Sandbox;
+import dev.sandbox.engine.SandboxNetwork;
 import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.agent.AgentClient;
 import dev.sandbox.engine.agent.DirListing;
@@ -22,6 +23,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -62,8 +64,16 @@ final class KvmSandbox implements Sandbox {
     private volatile boolean closed;
     /** What the last pause wrote, -1 before one. */
     private volatile long lastSnapshotBytes = -1;
+    /** Its network (slot and namespace), or null for a sandbox without one. */
+    private final SandboxNet net;
 
     KvmSandbox(SandboxSpec spec, Live live, Snapshots snapshots, Duration bootTime, Consumer<KvmSandbox> onClose) {
+        this(spec, live, snapshots, bootTime, onClose, null);
+    }
+
+    KvmSandbox(SandboxSpec spec, Live live, Snapshots snapshots, Duration bootTime, Consumer<KvmSandbox> onClose,
+               SandboxNet net) {
+        this.net = net;
         this.spec = spec;
         this.live = live;
         this.snapshots = snapshots;
@@ -79,6 +89,11 @@ final class KvmSandbox implements Sandbox {
     @Override
     public SandboxSpec spec() {
         return spec;
+    }
+
+    @Override
+    public Optional<SandboxNetwork> network() {
+        return net == null ? Optional.empty() : Optional.of(net.network());
     }
 
     /** From create to the agent's handshake. */
@@ -221,7 +236,8 @@ final class KvmSandbox implements Sandbox {
         Live l = running("pause");
         long t0 = System.nanoTime();
         try {
-            Snapshots.Saved saved = snapshots.save(spec, l);
+            Snapshots.Saved saved = snapshots.save(spec, l,
+                    net == null ? OptionalInt.empty() : OptionalInt.of(net.slot()));
             live = null;
             lastSnapshotBytes = saved.stateBytes() + saved.memoryDataBytes();
             LOG.log(System.Logger.Level.INFO, "paused {0} in {1} ms: {2}", id(), (System.nanoTime() - t0) / 1_000_000,
@@ -253,7 +269,8 @@ final class KvmSandbox implements Sandbox {
             throw new EngineException(EngineException.Kind.INVALID_STATE, id() + " is " + state() + ", not PAUSED");
         }
         long t0 = System.nanoTime();
-        live = snapshots.restore(spec);
+        // The namespace stays through a pause: a resume only opens a new TAP in it (the old one went with the VM).
+        live = net == null ? snapshots.restore(spec) : snapshots.restore(spec, net.openBackend());
         LOG.log(System.Logger.Level.INFO, "resumed {0} in {1} ms", id(), (System.nanoTime() - t0) / 1_000_000);
     }
 
@@ -297,7 +314,13 @@ final class KvmSandbox implements Sandbox {
             try {
                 snapshots.delete(id());
             } finally {
-                onClose.accept(this);
+                try {
+                    if (net != null) {
+                        net.release(); // after the VM: its TAP keeps the namespace alive
+                    }
+                } finally {
+                    onClose.accept(this);
+                }
             }
         }
     }
@@ -316,7 +339,13 @@ final class KvmSandbox implements Sandbox {
         synchronized (this) {
             if (!closed && live == null && failure == null) {
                 closed = true;
-                onClose.accept(this);
+                try {
+                    if (net != null) {
+                        net.closeNamespace(); // its slot stays in the manifest; the next engine makes it again
+                    }
+                } finally {
+                    onClose.accept(this);
+                }
                 return;
             }
         }

@@ -8,6 +8,7 @@ import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.engine.vmm.builder.MicrovmBuilder;
+import dev.sandbox.engine.vmm.devices.virtio.net.NetBackend;
 import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
 import dev.sandbox.engine.vmm.snapshot.Manifest;
 import dev.sandbox.engine.vmm.snapshot.MemoryFile;
@@ -24,6 +25,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.OptionalInt;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -106,7 +108,12 @@ final class Snapshots {
      * frees the VM. If the files cannot be written (disk full, I/O error) the VM runs on: {@link SaveFailed}.
      */
     Saved save(SandboxSpec spec, KvmSandbox.Live live) {
-        return saveTo(folder(spec.id()), spec, live);
+        return save(spec, live, OptionalInt.empty());
+    }
+
+    /** As {@link #save(SandboxSpec, KvmSandbox.Live)}, the manifest also naming the sandbox's network slot. */
+    Saved save(SandboxSpec spec, KvmSandbox.Live live, OptionalInt netSlot) {
+        return saveTo(folder(spec.id()), spec, live, netSlot);
     }
 
     /**
@@ -115,6 +122,10 @@ final class Snapshots {
      * and the manifest, so a crash or failure before it leaves the previous snapshot, if any, as it was.
      */
     Saved saveTo(Path target, SandboxSpec spec, KvmSandbox.Live live) {
+        return saveTo(target, spec, live, OptionalInt.empty());
+    }
+
+    private Saved saveTo(Path target, SandboxSpec spec, KvmSandbox.Live live, OptionalInt netSlot) {
         Steps steps = new Steps();
         try {
             live.agent().quiesce(SYNC_TIMEOUT);
@@ -151,7 +162,7 @@ final class Snapshots {
             }
             steps.done("memory");
             if (spec != null) {
-                Manifest.write(dir, spec);
+                Manifest.write(dir, spec, netSlot);
             }
             payload = SnapshotCodec.encode(state.withMemory(image));
             SnapshotFile.write(dir.resolve(STATE_FILE), payload);
@@ -237,7 +248,12 @@ final class Snapshots {
 
     /** A running VM built from the sandbox's snapshot, with its agent answering again and its clock set. */
     KvmSandbox.Live restore(SandboxSpec spec) {
-        return restoreFrom(folder(spec.id()), spec, false);
+        return restoreFrom(folder(spec.id()), spec, false, null);
+    }
+
+    /** As {@link #restore(SandboxSpec)}, the VM's NIC on {@code network} (owned by the VM from here on). */
+    KvmSandbox.Live restore(SandboxSpec spec, NetBackend network) {
+        return restoreFrom(folder(spec.id()), spec, false, network);
     }
 
     /** The snapshot in {@code dir}, decoded and checked against {@code spec}; its memory file is checked too. */
@@ -266,14 +282,25 @@ final class Snapshots {
      * VM gets the current time and fresh entropy.
      */
     KvmSandbox.Live restoreFrom(Path dir, SandboxSpec spec, boolean clone) {
+        return restoreFrom(dir, spec, clone, null);
+    }
+
+    /** As {@link #restoreFrom(Path, SandboxSpec, boolean)}, the NIC on {@code network} (null: unplugged). */
+    KvmSandbox.Live restoreFrom(Path dir, SandboxSpec spec, boolean clone, NetBackend network) {
         Steps steps = new Steps();
-        MicrovmSnapshot state = read(dir, spec);
+        MicrovmSnapshot state;
+        try {
+            state = read(dir, spec);
+        } catch (RuntimeException | Error e) {
+            closeQuietly(network, e);
+            throw e;
+        }
         steps.done("read");
         Microvm vm;
         try {
             MemoryImage image = state.memory();
             vm = MicrovmBuilder.restore(kvm, new MicrovmBuilder.RestoreRequest(spec.id(), state, image.base(),
-                    supportedCpuid, ram -> applyDelta(dir, image, ram), null)); // no network yet
+                    supportedCpuid, ram -> applyDelta(dir, image, ram), network));
             vm.setMemoryBase(image.withDelta("", 0, 0));
             steps.done("build");
         } catch (RuntimeException e) {
@@ -445,6 +472,16 @@ final class Snapshots {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("removing " + dir + " failed", e);
+        }
+    }
+
+    private static void closeQuietly(NetBackend network, Throwable primary) {
+        if (network != null) {
+            try {
+                network.close();
+            } catch (Exception e) {
+                primary.addSuppressed(e);
+            }
         }
     }
 }
