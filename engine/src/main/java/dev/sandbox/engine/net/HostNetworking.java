@@ -96,51 +96,31 @@ public final class HostNetworking {
      * @return how many were removed
      */
     public int cleanupLeftovers() {
-        List<Runnable> removals = new ArrayList<>();
+        List<HostObjects.Removal> removals = new ArrayList<>();
         for (String link : names(Path.of("/sys/class/net"), config::isOurHostLink)) {
-            removals.add(named("link " + link, () -> HostObjects.deleteLink(commands, link)));
+            removals.add(new HostObjects.Removal("link " + link, () -> HostObjects.deleteLink(commands, link)));
         }
         for (String netns : names(Path.of(NetNamespace.RUN_DIR), config::isOurNetns)) {
-            removals.add(named("namespace " + netns, () -> HostObjects.deleteNetns(commands, netns)));
+            removals.add(new HostObjects.Removal("namespace " + netns,
+                    () -> HostObjects.deleteNetns(commands, netns)));
         }
         for (String line : commands.run("nft", "list", "tables").split("\n")) {
             String[] words = line.strip().split("\\s+");
             if (words.length == 3 && words[0].equals("table") && words[1].equals("inet")
                     && config.isOurSandboxTable(words[2])) {
-                removals.add(named("table inet " + words[2], () -> HostObjects.deleteTable(commands, "inet", words[2])));
+                removals.add(new HostObjects.Removal("table inet " + words[2],
+                        () -> HostObjects.deleteTable(commands, "inet", words[2])));
             }
         }
-        RuntimeException first = null;
-        for (Runnable removal : removals) {
-            try {
-                removal.run();
-            } catch (RuntimeException e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
+        RuntimeException failure = HostObjects.removeAll(removals, "left over by an earlier engine");
+        if (failure != null) {
+            throw failure;
         }
         if (!removals.isEmpty()) {
-            LOG.log(Level.INFO, "removed {0} leftover sandbox network objects", removals.size());
+            LOG.log(Level.INFO, "removed {0} leftover sandbox network objects: {1}", removals.size(),
+                    removals.stream().map(HostObjects.Removal::what).toList());
         }
         return removals.size();
-    }
-
-    private static Runnable named(String what, Runnable removal) {
-        return () -> {
-            try {
-                removal.run();
-                LOG.log(Level.INFO, "removed leftover {0}", what);
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "removing leftover {0}: {1}", what, e.getMessage());
-                throw e;
-            }
-        };
     }
 
     private static List<String> names(Path dir, Predicate<String> ours) {

@@ -6,7 +6,6 @@ import dev.sandbox.ffi.NativeException;
 import dev.sandbox.ffi.net.NetNamespace;
 import dev.sandbox.ffi.net.Tap;
 import java.io.IOException;
-import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -26,8 +25,6 @@ import java.util.List;
  * <p>Slots are the caller's: this neither takes nor gives back one (see {@link HostNetworking#slots()}).
  */
 public final class SandboxNetns implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(SandboxNetns.class.getName());
-
     private final NetConfig.Slot slot;
     private final NetworkSpec spec;
     private final Commands commands;
@@ -45,14 +42,14 @@ public final class SandboxNetns implements AutoCloseable {
      * @throws NetworkException when a step fails (a name taken by a leftover, a tool missing, no CAP_NET_ADMIN)
      */
     static SandboxNetns create(NetConfig config, NetConfig.Slot slot, NetworkSpec spec, Commands commands) {
-        Deque<Undo> undo = new ArrayDeque<>();
+        Deque<HostObjects.Removal> undo = new ArrayDeque<>();
         try {
             commands.run("ip", "netns", "add", slot.netns());
-            undo.push(new Undo("namespace " + slot.netns(), () -> HostObjects.deleteNetns(commands, slot.netns())));
+            undo.push(new HostObjects.Removal("namespace " + slot.netns(), () -> HostObjects.deleteNetns(commands, slot.netns())));
             namespaceSysctls(slot.netns());
             commands.run("ip", "link", "add", slot.hostVeth(), "type", "veth", "peer", "name", NftRules.NS_VETH,
                     "netns", slot.netns());
-            undo.push(new Undo("link " + slot.hostVeth(), () -> HostObjects.deleteLink(commands, slot.hostVeth())));
+            undo.push(new HostObjects.Removal("link " + slot.hostVeth(), () -> HostObjects.deleteLink(commands, slot.hostVeth())));
             commands.run(List.of("ip", "-batch", "-"),
                     "addr add " + slot.hostSideIp() + "/30 dev " + slot.hostVeth() + "\n"
                             + "link set " + slot.hostVeth() + " up\n");
@@ -64,18 +61,14 @@ public final class SandboxNetns implements AutoCloseable {
                             + "link set " + NftRules.NS_VETH + " up\n"
                             + "route add default via " + slot.hostSideIp() + "\n");
             commands.inNetns(slot.netns(), List.of("nft", "-f", "-"), NftRules.sandbox(config, slot, spec));
-            undo.push(new Undo("table inet " + slot.hostTable(),
+            undo.push(new HostObjects.Removal("table inet " + slot.hostTable(),
                     () -> HostObjects.deleteTable(commands, "inet", slot.hostTable())));
             commands.nft(NftRules.host(slot, spec));
             return new SandboxNetns(slot, spec, commands);
         } catch (RuntimeException | Error e) {
-            for (Undo u : undo) {
-                try {
-                    u.action().run();
-                } catch (RuntimeException failure) {
-                    LOG.log(Level.WARNING, "removing {0} after a failed create: {1}", u.what(), failure.getMessage());
-                    e.addSuppressed(failure);
-                }
+            RuntimeException failure = HostObjects.removeAll(undo, "after a failed create");
+            if (failure != null) {
+                e.addSuppressed(failure);
             }
             throw e;
         }
@@ -187,26 +180,16 @@ public final class SandboxNetns implements AutoCloseable {
             return;
         }
         closed = true;
-        RuntimeException first = null;
-        for (Undo step : List.of(
-                new Undo("link " + slot.hostVeth(), () -> HostObjects.deleteLink(commands, slot.hostVeth())),
-                new Undo("namespace " + slot.netns(), () -> HostObjects.deleteNetns(commands, slot.netns())),
-                new Undo("table inet " + slot.hostTable(),
-                        () -> HostObjects.deleteTable(commands, "inet", slot.hostTable())))) {
-            try {
-                step.action().run();
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "removing {0} of sandbox network {1}: {2}", step.what(), slot.index(),
-                        e.getMessage());
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
+        List<HostObjects.Removal> steps = List.of(
+                new HostObjects.Removal("link " + slot.hostVeth(),
+                        () -> HostObjects.deleteLink(commands, slot.hostVeth())),
+                new HostObjects.Removal("namespace " + slot.netns(),
+                        () -> HostObjects.deleteNetns(commands, slot.netns())),
+                new HostObjects.Removal("table inet " + slot.hostTable(),
+                        () -> HostObjects.deleteTable(commands, "inet", slot.hostTable())));
+        RuntimeException failure = HostObjects.removeAll(steps, "of sandbox network " + slot.index());
+        if (failure != null) {
+            throw failure;
         }
     }
 
@@ -221,5 +204,4 @@ public final class SandboxNetns implements AutoCloseable {
         return "SandboxNetns[" + slot.netns() + ", " + slot.hostIp() + "]";
     }
 
-    private record Undo(String what, Runnable action) {}
 }
