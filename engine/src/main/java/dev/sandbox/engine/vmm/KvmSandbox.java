@@ -270,7 +270,7 @@ final class KvmSandbox implements Sandbox {
         }
         long t0 = System.nanoTime();
         // The namespace stays through a pause: a resume only opens a new TAP in it (the old one went with the VM).
-        live = net == null ? snapshots.restore(spec) : snapshots.restore(spec, net.openBackend());
+        live = snapshots.restore(spec, net == null ? null : net.openBackend());
         LOG.log(System.Logger.Level.INFO, "resumed {0} in {1} ms", id(), (System.nanoTime() - t0) / 1_000_000);
     }
 

@@ -105,13 +105,9 @@ final class Snapshots {
 
     /**
      * Flushes the guest's file systems, drops the agent connection, parks the vCPUs, writes state and RAM, then
-     * frees the VM. If the files cannot be written (disk full, I/O error) the VM runs on: {@link SaveFailed}.
+     * frees the VM. If the files cannot be written (disk full, I/O error) the VM runs on: {@link SaveFailed}. The
+     * manifest names the sandbox's network slot, if it has one, which stays reserved while it is paused.
      */
-    Saved save(SandboxSpec spec, KvmSandbox.Live live) {
-        return save(spec, live, OptionalInt.empty());
-    }
-
-    /** As {@link #save(SandboxSpec, KvmSandbox.Live)}, the manifest also naming the sandbox's network slot. */
     Saved save(SandboxSpec spec, KvmSandbox.Live live, OptionalInt netSlot) {
         return saveTo(folder(spec.id()), spec, live, netSlot);
     }
@@ -247,11 +243,7 @@ final class Snapshots {
     }
 
     /** A running VM built from the sandbox's snapshot, with its agent answering again and its clock set. */
-    KvmSandbox.Live restore(SandboxSpec spec) {
-        return restoreFrom(folder(spec.id()), spec, false, null);
-    }
-
-    /** As {@link #restore(SandboxSpec)}, the VM's NIC on {@code network} (owned by the VM from here on). */
+    /** The sandbox's own snapshot, the VM's NIC on {@code network} (null: unplugged; owned by the VM from here on). */
     KvmSandbox.Live restore(SandboxSpec spec, NetBackend network) {
         return restoreFrom(folder(spec.id()), spec, false, network);
     }
@@ -279,13 +271,9 @@ final class Snapshots {
     /**
      * Builds a VM from the snapshot in {@code dir} (its RAM mapped copy-on-write from there) under {@code spec}'s
      * name and reconnects to the agent. A {@code clone} (of a template) also gets its own hostname; every restored
-     * VM gets the current time and fresh entropy.
+     * VM gets the current time and fresh entropy. Its NIC goes on {@code network} (null: unplugged), which the VM
+     * owns from here on, closed on every failure.
      */
-    KvmSandbox.Live restoreFrom(Path dir, SandboxSpec spec, boolean clone) {
-        return restoreFrom(dir, spec, clone, null);
-    }
-
-    /** As {@link #restoreFrom(Path, SandboxSpec, boolean)}, the NIC on {@code network} (null: unplugged). */
     KvmSandbox.Live restoreFrom(Path dir, SandboxSpec spec, boolean clone, NetBackend network) {
         Steps steps = new Steps();
         MicrovmSnapshot state;
