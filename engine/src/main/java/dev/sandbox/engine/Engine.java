@@ -63,6 +63,32 @@ public interface Engine extends AutoCloseable {
         return List.of();
     }
 
+    /** Every template: built-in ones (guest folder) and custom ones (built, building or failed), by name. */
+    default List<TemplateInfo> templates() {
+        return List.of();
+    }
+
+    default Optional<TemplateInfo> template(String name) {
+        return templates().stream().filter(t -> t.name().equals(name)).findFirst();
+    }
+
+    /**
+     * Starts building a custom template in the background and returns it BUILDING (recorded on disk before this
+     * returns); {@link #template} shows it READY or FAILED later. INVALID_SPEC for a bad recipe, an unknown or
+     * non-disk base, or a name taken.
+     */
+    default TemplateInfo buildTemplate(TemplateRecipe recipe) {
+        throw new EngineException(EngineException.Kind.CONFIG, "this engine cannot build templates");
+    }
+
+    /**
+     * Removes a custom template and its files. INVALID_STATE while a sandbox (running or paused) or a build uses it,
+     * or for a built-in one; INVALID_SPEC for an unknown name.
+     */
+    default void deleteTemplate(String name) {
+        throw new EngineException(EngineException.Kind.CONFIG, "this engine cannot delete templates");
+    }
+
     /** Stops every running sandbox; paused ones keep their snapshots on disk for {@link #recover}. */
     @Override
     void close();
