@@ -3,6 +3,7 @@ package dev.sandbox.engine.vmm.devices.virtio;
 import dev.sandbox.engine.vmm.memory.GuestMemory;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -50,6 +51,44 @@ public record DescriptorChain(int head, List<Descriptor> readable, List<Descript
     public void write(GuestMemory memory, long offset, MemorySegment source) {
         scatter(writable, writableLength(), "write", offset, segmentLength(source),
                 (address, done, n) -> memory.write(address, source.asSlice(done, n)));
+    }
+
+    /**
+     * Views of the guest memory holding {@code length} bytes from {@code offset} into the readable buffers, in
+     * order, one per buffer touched; for devices that move data between guest memory and a file without a copy.
+     */
+    public List<MemorySegment> readableSlices(GuestMemory memory, long offset, long length) {
+        return slices(memory, readable, readableLength(), "read", offset, length);
+    }
+
+    /** Like {@link #readableSlices}, over the writable buffers: writes through the views reach the guest. */
+    public List<MemorySegment> writableSlices(GuestMemory memory, long offset, long length) {
+        return slices(memory, writable, writableLength(), "write", offset, length);
+    }
+
+    // At most one view per buffer, and a chain has no more buffers than its queue has entries.
+    private static List<MemorySegment> slices(GuestMemory memory, List<Descriptor> buffers, long total, String what,
+                                              long offset, long length) {
+        if (offset < 0 || length < 0 || offset > total || length > total - offset) {
+            throw new VirtqueueException("%s of %d bytes at %d beyond %d bytes".formatted(what, length, offset, total));
+        }
+        List<MemorySegment> slices = new ArrayList<>();
+        long skip = offset;
+        long left = length;
+        for (Descriptor d : buffers) {
+            if (left == 0) {
+                break;
+            }
+            if (skip >= d.length()) {
+                skip -= d.length();
+                continue;
+            }
+            long n = Math.min(d.length() - skip, left);
+            slices.add(memory.slice(d.address() + skip, n));
+            left -= n;
+            skip = 0;
+        }
+        return slices;
     }
 
     private static int segmentLength(MemorySegment segment) {
