@@ -1,6 +1,7 @@
 /* init.c: what the agent does as PID 1 of the microVM, before serving. */
 #define _GNU_SOURCE
 #include "agent.h"
+#include "growfs.h"
 #include "protocol.h"
 
 #include <errno.h>
@@ -17,9 +18,12 @@
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define RAMFS_MAGIC 0x858458f6
+#define TMPFS_MAGIC 0x01021994
 
 void agent_log(const char *fmt, ...)
 {
@@ -58,17 +62,64 @@ struct mnt {
     unsigned long flags;
     const char *data;
     mode_t mode;
+    int ram_root_only; /* only when / is the initramfs: a disk root keeps the directory it has */
 };
 
+/* Two roots: the `minimal` initramfs (nothing mounted yet) and an ext4 disk, where the kernel has mounted / and,
+ * with CONFIG_DEVTMPFS_MOUNT, /dev already. What is already a mount point is left alone. */
 static const struct mnt MOUNTS[] = {
-    {"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555},
-    {"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555},
-    {"devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", 0755},
-    {"devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=620,ptmxmode=666", 0755},
-    {"tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777},
-    {"tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777},
-    {"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", 0755},
+    {"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555, 0},
+    {"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555, 0},
+    {"devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", 0755, 0},
+    {"devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=620,ptmxmode=666", 0755, 0},
+    {"tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777, 0}, /* POSIX shm, semaphores */
+    {"tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777, 1},
+    {"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", 0755, 0},
 };
+
+/* The links a devtmpfs lacks and udev would make (bash's <(...) wants /dev/fd). */
+static const char *const DEV_LINKS[][2] = {
+    {"/proc/self/fd", "/dev/fd"},
+    {"/proc/self/fd/0", "/dev/stdin"},
+    {"/proc/self/fd/1", "/dev/stdout"},
+    {"/proc/self/fd/2", "/dev/stderr"},
+};
+
+static int is_mountpoint(const char *dir)
+{
+    char parent[64];
+    struct stat a, b;
+    snprintf(parent, sizeof(parent), "%s/..", dir);
+    return stat(dir, &a) == 0 && stat(parent, &b) == 0 && (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
+}
+
+static int ram_root(void)
+{
+    struct statfs fs;
+    return statfs("/", &fs) == 0 && (fs.f_type == RAMFS_MAGIC || fs.f_type == TMPFS_MAGIC);
+}
+
+/* An ext4 root grows into a disk bigger than its image; never fatal. */
+static void grow_root(void)
+{
+    struct statfs fs;
+    if (statfs("/", &fs) != 0 || fs.f_type != EXT4_SUPER_MAGIC)
+        return;
+    char dev[64], msg[256];
+    if (mount_block_device("/", dev, sizeof(dev)) != 0) {
+        agent_log("cannot grow /: its block device is not in /sys/dev/block");
+        return;
+    }
+    struct ext4_geom from;
+    uint64_t to = 0;
+    int rc = growfs("/", dev, &from, &to, msg, sizeof(msg));
+    if (rc < 0)
+        agent_log("cannot grow /: %s", msg);
+    else if (rc > 0)
+        agent_log("grew / (ext4 on %s) from %llu to %llu MiB", dev,
+                  (unsigned long long)(from.blocks * from.block_size >> 20),
+                  (unsigned long long)(to * from.block_size >> 20));
+}
 
 static void set_hostname(void)
 {
@@ -118,9 +169,12 @@ void pid1_setup(void)
 {
     char errors[1024] = "";
     size_t el = 0;
+    int on_ram = ram_root();
     for (size_t i = 0; i < sizeof(MOUNTS) / sizeof(MOUNTS[0]); i++) {
         const struct mnt *m = &MOUNTS[i];
         mkdir(m->dir, m->mode);
+        if ((m->ram_root_only && !on_ram) || is_mountpoint(m->dir))
+            continue;
         if (mount(m->src, m->dir, m->type, m->flags, m->data) != 0 && errno != EBUSY && el < sizeof(errors) - 1) {
             int n = snprintf(errors + el, sizeof(errors) - el, "mount %s on %s: %s; ", m->type, m->dir,
                              strerror(errno));
@@ -128,6 +182,10 @@ void pid1_setup(void)
                 el += (size_t)n < sizeof(errors) - el ? (size_t)n : sizeof(errors) - el - 1;
         }
     }
+    for (size_t i = 0; i < sizeof(DEV_LINKS) / sizeof(DEV_LINKS[0]); i++)
+        (void)!symlink(DEV_LINKS[i][0], DEV_LINKS[i][1]); /* EEXIST: fine */
+    mkdir("/run/lock", 01777); /* Debian's /var/lock points there */
+    chmod("/run/lock", 01777); /* past the umask */
     /* the console now exists for sure: make it our stdout/stderr, where fatal errors go */
     int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (fd >= 0) {
@@ -146,6 +204,7 @@ void pid1_setup(void)
     setenv("TERM", "linux", 0);
     set_hostname();
     loopback_up();
+    grow_root();
     /* Blocked here, before any thread exists, so every thread inherits it and only the power thread takes them. */
     sigset_t power;
     sigemptyset(&power);

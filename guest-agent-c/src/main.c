@@ -18,8 +18,9 @@ static void usage(FILE *out)
             "  --port N      vsock port instead of %u\n"
             "  --privileged  set the clock and credit entropy even when not PID 1\n"
             "  --version     print the agent and protocol versions\n"
-            "As PID 1 it first mounts /proc /sys /dev /dev/pts /dev/shm /tmp /run, sets the hostname\n"
-            "(kernel cmdline sandbox.hostname=, default \"sandbox\") and brings lo up.\n",
+            "As PID 1 it first mounts what is not mounted yet of /proc /sys /dev /dev/pts /dev/shm /run\n"
+            "(and /tmp when / is an initramfs), sets the hostname (kernel cmdline sandbox.hostname=,\n"
+            "default \"sandbox\"), brings lo up and grows an ext4 / to the size of its disk.\n",
             AGENT_VSOCK_PORT, AGENT_VSOCK_PORT);
 }
 
