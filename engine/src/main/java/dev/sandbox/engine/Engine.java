@@ -74,8 +74,9 @@ public interface Engine extends AutoCloseable {
 
     /**
      * Starts building a custom template in the background and returns it BUILDING (recorded on disk before this
-     * returns); {@link #template} shows it READY or FAILED later. INVALID_SPEC for a bad recipe, an unknown or
-     * non-disk base, or a name taken.
+     * returns); {@link #template} shows it READY or FAILED later. INVALID_SPEC for a bad recipe (messages name the
+     * field: {@code packages[2]: ...}) or a base that is not a READY disk template; INVALID_STATE for a name taken
+     * (by a built-in or custom template). See {@link dev.sandbox.engine.templates.TemplateCatalog}.
      */
     default TemplateInfo buildTemplate(TemplateRecipe recipe) {
         throw new EngineException(EngineException.Kind.CONFIG, "this engine cannot build templates");

@@ -3,14 +3,16 @@ package dev.sandbox.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sandbox.engine.EngineConfig;
 import dev.sandbox.engine.NetworkSpec;
+import dev.sandbox.engine.SandboxSpec;
 
 import java.util.regex.Pattern;
 
 /**
  * A validated {@code CreateSandboxRequest}, defaults applied. {@code network} null: the sandbox gets none (the
- * request said {@code "network": null}, or left it out on a server without networking).
+ * request said {@code "network": null}, or left it out on a server without networking). {@code diskMb} 0: the
+ * template's own disk size (the request left {@code disk_mb} out).
  */
-record CreateRequest(String template, int vcpus, int memoryMb, int timeoutSec, NetworkSpec network) {
+record CreateRequest(String template, int vcpus, int memoryMb, int timeoutSec, NetworkSpec network, int diskMb) {
 
     static final String DEFAULT_TEMPLATE = "minimal";
     static final int DEFAULT_VCPUS = 1;
@@ -29,6 +31,7 @@ record CreateRequest(String template, int vcpus, int memoryMb, int timeoutSec, N
         int vcpus = f.integer("vcpus").orElse(DEFAULT_VCPUS);
         int memoryMb = f.integer("memory_mb").orElse(DEFAULT_MEMORY_MB);
         int timeoutSec = f.integer("timeout_sec").orElse(DEFAULT_TIMEOUT_SEC);
+        int diskMb = f.integer("disk_mb").orElse(0);
         if (!TEMPLATE.matcher(template).matches() || template.contains("..")) {
             throw Fields.bad("unknown template '" + template + "'");
         }
@@ -42,7 +45,11 @@ record CreateRequest(String template, int vcpus, int memoryMb, int timeoutSec, N
         if (timeoutSec < 1) {
             throw Fields.bad("timeout_sec must be at least 1, got " + timeoutSec);
         }
-        return new CreateRequest(template, vcpus, memoryMb, timeoutSec, network(f.node().get("network"), networking));
+        if (f.node().has("disk_mb") && (diskMb < 1 || diskMb > SandboxSpec.MAX_DISK_MB)) {
+            throw Fields.bad("disk_mb must be 1.." + SandboxSpec.MAX_DISK_MB + ", got " + diskMb);
+        }
+        return new CreateRequest(template, vcpus, memoryMb, timeoutSec, network(f.node().get("network"), networking),
+                diskMb);
     }
 
     private static NetworkSpec network(JsonNode v, boolean networking) {

@@ -188,8 +188,9 @@ final class Metrics {
         for (String route : new String[] {"/health", "/metrics", "/openapi.yaml", "/openapi-extensions.yaml",
             "/v1/sandboxes", "/v1/sandboxes/{id}", "/v1/sandboxes/{id}/exec", "/v1/sandboxes/{id}/exec/stream",
             "/v1/sandboxes/{id}/pause", "/v1/sandboxes/{id}/resume", "/v1/sandboxes/{id}/files/write",
-            "/v1/sandboxes/{id}/files/read"}) {
-            String regex = Pattern.quote(route).replace("{id}", "\\E" + ID.pattern() + "\\Q");
+            "/v1/sandboxes/{id}/files/read", "/v1/templates", "/v1/templates/{name}"}) {
+            String regex = Pattern.quote(route).replace("{id}", "\\E" + ID.pattern() + "\\Q")
+                    .replace("{name}", "\\E" + ID.pattern() + "\\Q");
             m.put(Pattern.compile(regex + "/?"), route);
         }
         // the proxied path is the sandbox's business: one route for all of it

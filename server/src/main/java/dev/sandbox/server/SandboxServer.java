@@ -74,6 +74,7 @@ public final class SandboxServer implements AutoCloseable {
                 .register("/v1/sandboxes", new DirsService(sandboxes, json))
                 .register("/v1/sandboxes", new ProcessesService(sandboxes, json))
                 .register("/v1/sandboxes", ports)
+                .register(TemplatesService.PATH, new TemplatesService(sandboxes.engine(), json, config.aptSources()))
                 .any(SandboxServer::noRoute);
     }
 
@@ -82,7 +83,7 @@ public final class SandboxServer implements AutoCloseable {
     static final int MAX_REQUEST_LINE = 64 * 1024;
 
     private static final Pattern KNOWN_PATHS = Pattern.compile(
-            "/health|/metrics|/openapi\\.yaml|/openapi-extensions\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|exec/stream|pause|resume|files|files/write|files/read|files/mkdir|processes|processes/[^/]+|processes/[^/]+/stream|processes/[^/]+/signal))?");
+            "/health|/metrics|/openapi\\.yaml|/openapi-extensions\\.yaml|/v1/sandboxes/?|/v1/sandboxes/[^/]+(/(exec|exec/stream|pause|resume|files|files/write|files/read|files/mkdir|processes|processes/[^/]+|processes/[^/]+/stream|processes/[^/]+/signal))?|/v1/templates/?|/v1/templates/[^/]+");
 
     private static void noRoute(ServerRequest req, ServerResponse res) {
         String path = req.prologue().uriPath().path();

@@ -6,6 +6,7 @@ import dev.sandbox.engine.EngineException;
 import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.SandboxNetwork;
 import dev.sandbox.engine.SandboxSpec;
+import dev.sandbox.engine.TemplateInfo;
 import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.DirListing;
 import dev.sandbox.engine.agent.ExecExit;
@@ -115,6 +116,7 @@ final class SandboxService implements AutoCloseable {
     // ---- lifecycle -------------------------------------------------------------------------------------------
 
     SandboxRecord create(CreateRequest req) {
+        checkTemplate(req);
         SandboxRecord rec = SandboxRecord.pending(Ids.next(), req, now());
         while (!store.insert(rec)) {
             rec = SandboxRecord.pending(Ids.next(), req, now());
@@ -129,7 +131,8 @@ final class SandboxService implements AutoCloseable {
         return locked(id, () -> {
             Sandbox vm;
             try {
-                vm = engine.create(new SandboxSpec(id, req.template(), req.vcpus(), req.memoryMb(), req.network()));
+                vm = engine.create(new SandboxSpec(id, req.template(), req.vcpus(), req.memoryMb(), req.network(),
+                        req.diskMb()));
             } catch (EngineException e) {
                 admission.release(id);
                 if (e.kind() == EngineException.Kind.INVALID_SPEC) {
@@ -146,6 +149,41 @@ final class SandboxService implements AutoCloseable {
             }
             return store.update(id, r -> r.started(now(), vm.network())).orElseThrow();
         });
+    }
+
+    /**
+     * The template must be one the engine lists and can boot now, and disk_mb must fit it: answered before any
+     * record or VM exists (404 for an unknown template, 409 for one building or failed, 400 for a disk_mb it cannot
+     * take). An engine that lists no templates at all (one without a catalog, or none opened) is left to decide in
+     * its create, as before.
+     */
+    private void checkTemplate(CreateRequest req) {
+        String name = req.template();
+        TemplateInfo t = engine.template(name).orElse(null);
+        if (t == null) {
+            if (engine.templates().isEmpty()) {
+                return;
+            }
+            throw ApiError.NOT_FOUND.exception("no template named '" + name + "'");
+        }
+        switch (t.status()) {
+            case READY -> { }
+            case BUILDING -> throw ApiError.INVALID_STATE.exception("template " + name
+                    + " is still building: wait until GET /v1/templates/" + name + " says ready");
+            case FAILED -> throw ApiError.INVALID_STATE.exception("template " + name + " failed to build: delete it"
+                    + " and build it again (GET /v1/templates/" + name + " says why)");
+        }
+        if (req.diskMb() == 0) {
+            return;
+        }
+        if (t.kind() != TemplateInfo.Kind.DISK) {
+            throw Fields.bad("disk_mb: template " + name + " has no disk (it is an initramfs); leave disk_mb out");
+        }
+        long minMb = (t.sizeBytes() + (1 << 20) - 1) >> 20;
+        if (req.diskMb() < minMb) {
+            throw Fields.bad("disk_mb must be at least " + minMb + " for template " + name + " (its image's size),"
+                    + " got " + req.diskMb());
+        }
     }
 
     List<SandboxRecord> list() {

@@ -1,9 +1,15 @@
 package dev.sandbox.server;
 
+import dev.sandbox.engine.EngineException;
+import dev.sandbox.engine.templates.RecipeRules;
+
 import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -35,11 +41,22 @@ import java.util.Map;
  * @param network          whether sandboxes get a network ({@code --network on|off}, {@code SANDBOX_NETWORK}; default
  *                         on). Off, for hosts that cannot give them one (no netns, veth or nftables): every sandbox
  *                         is created without, and a create that asks for a network gets 501.
+ * @param aptSources       sources.list lines custom template builds install packages from ({@code --apt-source
+ *                         LINE}, repeatable; {@code SANDBOX_APT_SOURCES}, lines separated by {@code ;} or newlines);
+ *                         default none: the base image's own sources. Each one line starting with {@code deb }.
  */
 public record ServerConfig(String host, int port, Path dataDir, long maxFileBytes, int execOutputCap,
                            int maxExecTimeoutSec, Duration stoppedRetention, Duration reapInterval, long maxRecords,
                            Duration drainGrace, int maxExecsPerSandbox, Budget budget, Access access,
-                           boolean network) {
+                           boolean network, List<String> aptSources) {
+
+    /** Without apt sources of its own (template builds use the base image's). */
+    public ServerConfig(String host, int port, Path dataDir, long maxFileBytes, int execOutputCap,
+                        int maxExecTimeoutSec, Duration stoppedRetention, Duration reapInterval, long maxRecords,
+                        Duration drainGrace, int maxExecsPerSandbox, Budget budget, Access access, boolean network) {
+        this(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec, stoppedRetention, reapInterval,
+                maxRecords, drainGrace, maxExecsPerSandbox, budget, access, network, List.of());
+    }
 
     /**
      * What the host lends to running sandboxes; a create or resume beyond it gets 503 with {@code Retry-After}.
@@ -114,7 +131,17 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
             new Option("--network", "SANDBOX_NETWORK", "on"),
     };
 
+    /** Repeatable: every {@code --apt-source} adds a line (and together they replace the environment's). */
+    static final String APT_SOURCE_FLAG = "--apt-source";
+    static final String APT_SOURCES_ENV = "SANDBOX_APT_SOURCES";
+
     public ServerConfig {
+        aptSources = List.copyOf(aptSources);
+        try {
+            RecipeRules.checkAptSources(aptSources);
+        } catch (EngineException e) {
+            throw new IllegalArgumentException(APT_SOURCE_FLAG + ": " + e.getMessage());
+        }
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be 0..65535, got " + port);
         }
@@ -134,7 +161,7 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
         ServerConfig d = from(new String[0], Map.of());
         return new ServerConfig(host, port, dataDir, d.maxFileBytes, d.execOutputCap, d.maxExecTimeoutSec,
                 d.stoppedRetention, d.reapInterval, d.maxRecords, d.drainGrace, d.maxExecsPerSandbox, d.budget,
-                d.access, d.network);
+                d.access, d.network, d.aptSources);
     }
 
     public static ServerConfig from(String[] args, Map<String, String> env) {
@@ -142,10 +169,15 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
         for (Option o : OPTIONS) {
             values.put(o.flag, env.getOrDefault(o.env, o.fallback));
         }
+        List<String> aptFlags = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
-            if (!values.containsKey(args[i])) {
+            if (args[i].equals(APT_SOURCE_FLAG) && i + 1 < args.length) {
+                aptFlags.add(args[++i]);
+                continue;
+            }
+            if (!values.containsKey(args[i]) && !args[i].equals(APT_SOURCE_FLAG)) {
                 throw new IllegalArgumentException("unknown option " + args[i] + " (known: "
-                        + String.join(", ", values.keySet()) + ")");
+                        + String.join(", ", values.keySet()) + ", " + APT_SOURCE_FLAG + ")");
             }
             if (i + 1 >= args.length) {
                 throw new IllegalArgumentException(args[i] + " needs a value");
@@ -167,7 +199,13 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
                 seconds(values, "--stopped-retention"), seconds(values, "--reap-interval"),
                 number(values, "--max-records", Integer.MAX_VALUE), seconds(values, "--drain-grace"),
                 (int) number(values, "--max-execs-per-sandbox", Integer.MAX_VALUE), budget, access,
-                onOff(values, "--network"));
+                onOff(values, "--network"), aptFlags.isEmpty() ? aptLines(env.getOrDefault(APT_SOURCES_ENV, ""))
+                        : aptFlags);
+    }
+
+    /** {@code SANDBOX_APT_SOURCES}: lines separated by ';' or newlines, blank ones skipped. */
+    static List<String> aptLines(String text) {
+        return Arrays.stream(text.split("[;\n]")).map(String::strip).filter(l -> !l.isEmpty()).toList();
     }
 
     private static long number(Map<String, String> values, String flag, long max) {
@@ -230,36 +268,42 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
     public ServerConfig withLimits(long maxFileBytes, int execOutputCap) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network);
+                network, aptSources);
     }
 
     public ServerConfig withTimes(Duration stoppedRetention, Duration reapInterval) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network);
+                network, aptSources);
     }
 
     public ServerConfig withDrainGrace(Duration drainGrace, int maxExecsPerSandbox) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network);
+                network, aptSources);
     }
 
     public ServerConfig withBudget(Budget budget) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network);
+                network, aptSources);
+    }
+
+    public ServerConfig withAptSources(List<String> aptSources) {
+        return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
+                network, aptSources);
     }
 
     public ServerConfig withNetwork(boolean network) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network);
+                network, aptSources);
     }
 
     public ServerConfig withAccess(String host, Access access) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network);
+                network, aptSources);
     }
 }

@@ -5,8 +5,10 @@
  *   <li>{@link dev.sandbox.server.SandboxServer} wires it: one {@code HttpService} per resource
  *       ({@code SandboxesService}, {@code ExecService}, {@code FilesService}, {@code DirsService} (an extension:
  *       list, mkdir, delete), {@code ProcessesService} (an extension: background processes, their NDJSON output
- *       stream in {@code ProcessStream}), {@code SystemService}), the access log filter, the metrics filter
- *       ({@code MetricsFilter} into {@code Metrics}, served at {@code /metrics}), the API key filter
+ *       stream in {@code ProcessStream}), {@code TemplatesService} (an extension: list, show, build, delete
+ *       templates; bodies {@code TemplateRequest} and {@code TemplateBody}), {@code SystemService}), the access log
+ *       filter, the metrics filter ({@code MetricsFilter} into {@code Metrics}, served at {@code /metrics}), the API
+ *       key filter
  *       ({@code ApiKeyFilter} over {@code ApiKeys}), and {@code ErrorMapper}, the one place exceptions become
  *       {@code {"error":{code,message}}}.</li>
  *   <li>{@code SandboxService} is the lifecycle, HTTP-free: per-sandbox locks for lifecycle operations, lock-free

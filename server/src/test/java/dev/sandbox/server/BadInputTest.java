@@ -80,7 +80,7 @@ class BadInputTest {
                 json("create: empty template", create, "{\"template\":\"\"}", 400),
                 json("create: template escapes", create, "{\"template\":\"../../etc/passwd\"}", 400),
                 json("create: template number", create, "{\"template\":5}", 400),
-                json("create: unknown template", create, "{\"template\":\"nope\"}", 400),
+                json("create: unknown template", create, "{\"template\":\"nope\"}", 404),
                 json("exec: no cmd", exec, "{}", 400),
                 json("exec: empty cmd", exec, "{\"cmd\":\"\"}", 400),
                 json("exec: cmd number", exec, "{\"cmd\":5}", 400),

@@ -8,6 +8,8 @@ import dev.sandbox.engine.NetworkSpec;
 import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.SandboxNetwork;
 import dev.sandbox.engine.SandboxSpec;
+import dev.sandbox.engine.TemplateInfo;
+import dev.sandbox.engine.TemplateRecipe;
 import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.DirEntry;
 import dev.sandbox.engine.agent.DirListing;
@@ -19,6 +21,9 @@ import dev.sandbox.engine.agent.ProcessInfo;
 import dev.sandbox.engine.agent.ProcessOutput;
 import dev.sandbox.engine.agent.ProcessSignal;
 import dev.sandbox.engine.net.GuestNetLayout;
+import dev.sandbox.engine.templates.BuildRunner;
+import dev.sandbox.engine.templates.TemplateCatalog;
+import dev.sandbox.engine.templates.TemplateSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -42,8 +47,10 @@ import java.util.concurrent.TimeUnit;
  * processes (ProcessBuilder, cwd = the folder). It exists so the server's handlers, routing, records and error
  * mapping can be tested without KVM. It isolates nothing. Guest paths map into the folder ("/a/b" → folder/a/b).
  * <p>
- * Behaves like the engine's contract: template {@code minimal} boots, {@code broken} fails to boot
- * (BOOT_FAILED), {@code linkage} throws a LinkageError (a JVM Error, not an exception), anything else is INVALID_SPEC; exec/files on a non-running sandbox are INVALID_STATE.
+ * Behaves like the engine's contract: templates {@code minimal} and {@code python} (and ready custom ones) boot,
+ * {@code broken} fails to boot (BOOT_FAILED), {@code linkage} throws a LinkageError (a JVM Error, not an exception),
+ * an unknown one is INVALID_SPEC and one building or failed INVALID_STATE (the catalog's answers); exec/files on a
+ * non-running sandbox are INVALID_STATE.
  * <p>
  * Snapshots as the real engine keeps them: a pause writes {@code .snapshots/<id>/manifest} (the spec), which stays
  * through resumes; closing a sandbox deletes it; closing the engine keeps paused ones, which a later engine on the
@@ -52,11 +59,28 @@ import java.util.concurrent.TimeUnit;
  * <p>
  * A sandbox whose spec has a network reports one (guest address as the real guest's, host address
  * {@link #hostIp}, 127.0.0.1 unless a test changes it) while running or paused; its manifest keeps the policy.
+ * <p>
+ * Templates come from the engine's real {@link TemplateCatalog} over a fake guest folder ({@code .guest/}: the
+ * initramfs templates {@code minimal}, {@code broken}, {@code linkage} and the disk template {@code python}, a
+ * sparse {@link #PYTHON_IMAGE_BYTES} file) and {@code .images/}; builds run {@link #builder} (by default it writes
+ * a small image at once; a test may block in it or throw). A template is in use while a sandbox of it is running or
+ * paused.
  */
 final class FakeEngine implements Engine {
 
     private final EngineConfig config;
     private final Map<String, FakeSandbox> sandboxes = new ConcurrentHashMap<>();
+    private final TemplateCatalog catalog;
+
+    static final long PYTHON_IMAGE_BYTES = 300L * 1024 * 1024;
+
+    /** How builds run: by default a line in the log and a small image made at once. */
+    volatile BuildRunner builder = (recipe, base, out, log) -> {
+        log.line("fake build of " + recipe.name() + ": " + recipe.packages() + " " + recipe.run());
+        Files.writeString(out, "fake image of " + recipe.name());
+    };
+    /** The last recipe the server asked to build. */
+    volatile TemplateRecipe lastRecipe;
 
     /**
      * Called at the start of every exec, writeFile, readFile, directory call ("exec", "write", "read", "list",
@@ -103,6 +127,40 @@ final class FakeEngine implements Engine {
 
     FakeEngine(Path dir) {
         this.config = EngineConfig.defaults(dir, dir);
+        try {
+            Path guest = Files.createDirectories(dir.resolve(".guest"));
+            for (String name : List.of("minimal", "broken", "linkage")) {
+                Files.writeString(guest.resolve(name + TemplateCatalog.INITRAMFS_SUFFIX), "fake initramfs");
+            }
+            try (var image = new java.io.RandomAccessFile(guest.resolve("python.ext4").toFile(), "rw")) {
+                image.setLength(PYTHON_IMAGE_BYTES);  // sparse
+            }
+            this.catalog = new TemplateCatalog(guest, dir.resolve(".images"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public List<TemplateInfo> templates() {
+        return catalog.list();
+    }
+
+    @Override
+    public Optional<TemplateInfo> template(String name) {
+        return catalog.find(name);
+    }
+
+    @Override
+    public TemplateInfo buildTemplate(TemplateRecipe recipe) {
+        lastRecipe = recipe;
+        return catalog.start(recipe, (r, base, out, log) -> builder.build(r, base, out, log));
+    }
+
+    @Override
+    public void deleteTemplate(String name) {
+        catalog.delete(name, t -> sandboxes.values().stream().anyMatch(sb -> sb.spec.template().equals(t)
+                && (sb.state == Sandbox.State.RUNNING || sb.state == Sandbox.State.PAUSED)));
     }
 
     Path snapshotDir(String id) {
@@ -134,7 +192,8 @@ final class FakeEngine implements Engine {
                     f.put(line.substring(0, eq), line.substring(eq + 1));
                 }
                 specs.add(new SandboxSpec(f.get("id"), f.get("template"), Integer.parseInt(f.get("vcpus")),
-                        Integer.parseInt(f.get("memory_mb")), network(f)));
+                        Integer.parseInt(f.get("memory_mb")), network(f),
+                        Integer.parseInt(f.getOrDefault("disk_mb", "0"))));
             } catch (IOException | RuntimeException e) {
                 // no readable manifest: left out, as the real engine does
             }
@@ -215,13 +274,15 @@ final class FakeEngine implements Engine {
 
     @Override
     public Sandbox create(SandboxSpec spec) {
+        TemplateSource source = catalog.resolve(spec.template());  // INVALID_SPEC or INVALID_STATE, as the engine
         switch (spec.template()) {
-            case "minimal" -> { }
             case "broken" -> throw new EngineException(EngineException.Kind.BOOT_FAILED,
                     "guest did not boot (fake): kernel panic");
             case "linkage" -> throw new LinkageError("fake: a class failed to load");
-            default -> throw new EngineException(EngineException.Kind.INVALID_SPEC,
-                    "unknown template " + spec.template());
+            default -> { }
+        }
+        if (spec.diskMb() > 0 && !(source instanceof TemplateSource.Disk)) {
+            throw new EngineException(EngineException.Kind.INVALID_SPEC, "diskMb is for disk templates");
         }
         try {
             Path root = Files.createDirectories(config.dataDir().resolve(spec.id()));
@@ -262,6 +323,7 @@ final class FakeEngine implements Engine {
     /** Running ones stop (their snapshots go); paused ones stay on disk for a later engine. */
     @Override
     public void close() {
+        catalog.close();
         new ArrayList<>(sandboxes.values()).stream().filter(s -> s.state != Sandbox.State.PAUSED)
                 .forEach(FakeSandbox::close);
         sandboxes.clear();
@@ -667,7 +729,8 @@ final class FakeEngine implements Engine {
             try {
                 Path dir = Files.createDirectories(snapshotDir(spec.id()));
                 Files.writeString(dir.resolve("manifest"), "id=" + spec.id() + "\ntemplate=" + spec.template()
-                        + "\nvcpus=" + spec.vcpus() + "\nmemory_mb=" + spec.memoryMb() + "\nstate=paused\n"
+                        + "\nvcpus=" + spec.vcpus() + "\nmemory_mb=" + spec.memoryMb() + "\ndisk_mb=" + spec.diskMb()
+                        + "\nstate=paused\n"
                         + manifestNetwork(spec.network()));
                 snapshotBytes = Files.size(dir.resolve("manifest"));
             } catch (IOException e) {

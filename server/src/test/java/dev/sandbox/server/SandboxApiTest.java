@@ -283,10 +283,12 @@ class SandboxApiTest {
     }
 
     @Test
-    void unknownTemplateIs400AndLeavesNoRecord() {
+    void unknownTemplateIs404AndLeavesNoRecord() {
         int before = api.get(SANDBOXES, null).json().size();
         Response r = api.create("{\"template\":\"no-such-template\"}");
-        assertEquals(400, r.status(), r.text());
+        assertEquals(404, r.status(), r.text());
+        assertEquals("not_found", r.errorCode());
+        assertEquals("no template named 'no-such-template'", r.json().get("error").get("message").asText());
         assertEquals(before, api.get(SANDBOXES, null).json().size());
     }
 

@@ -42,7 +42,7 @@ class SandboxRecordTest {
         Instant t = Instant.parse("2025-01-01T00:00:00Z");
         NetworkSpec spec = NetworkPolicy.parse(ApiClient.JSON.createObjectNode().put("internet", false)
                 .set("allow_out", ApiClient.JSON.createArrayNode().add("198.51.100.0/24")));
-        SandboxRecord rec = SandboxRecord.pending("sb-1", new CreateRequest("minimal", 1, 512, 300, spec), t)
+        SandboxRecord rec = SandboxRecord.pending("sb-1", new CreateRequest("minimal", 1, 512, 300, spec, 0), t)
                 .started(t, Optional.of(new SandboxNetwork("169.254.0.21", "10.200.0.6", spec)));
         SandboxRecord back = json.read(json.write(rec), SandboxRecord.class);
         assertEquals(rec, back);
