@@ -40,8 +40,12 @@ final class KvmBench {
     }
 
     static Sandbox create(Engine engine, int memoryMb) {
+        return create(engine, "minimal", memoryMb);
+    }
+
+    static Sandbox create(Engine engine, String template, int memoryMb) {
         return engine.create(new SandboxSpec("jmh-" + ProcessHandle.current().pid() + "-" + IDS.incrementAndGet(),
-                "minimal", 1, memoryMb));
+                template, 1, memoryMb));
     }
 
     /** Writes {@code mb} MiB of random bytes to guest tmpfs: that much guest RAM is dirty afterwards. */

@@ -26,6 +26,9 @@ public final class KvmBenchReport {
         ROWS.put("KvmCreateBenchmark.coldBoot", new Row("create, cold boot to agent-ready", "<= 100 ms"));
         ROWS.put("KvmCreateBenchmark.fromTemplate", new Row("create from template", "p50 <= 10 ms"));
         ROWS.put("KvmCreateBenchmark.qemuMicrovmBoot", new Row("QEMU microvm boot to agent ready line", null));
+        ROWS.put("KvmCreateBenchmark.coldBootPython", new Row("python (disk): create, cold boot", null));
+        ROWS.put("KvmCreateBenchmark.fromPythonTemplate", new Row("python (disk): create from template", null));
+        ROWS.put("KvmCreateBenchmark.qemuMicrovmBootPython", new Row("python (disk): QEMU microvm boot", null));
         ROWS.put("KvmSandboxBenchmark.execTrue", new Row("exec `true` (engine API)", "REST: p50 <= 2 ms, p99 <= 5 ms"));
         ROWS.put("KvmSandboxBenchmark.writeFile", new Row("file write", null));
         ROWS.put("KvmSandboxBenchmark.readFile", new Row("file read", null));
@@ -65,13 +68,20 @@ public final class KvmBenchReport {
                     pct.path("99.0").asDouble(), pct.path("100.0").asDouble(), samples(m),
                     row.target() == null ? "" : row.target());
         });
-        JsonNode qemu = byName.get("KvmCreateBenchmark.qemuMicrovmBoot");
+        ratios(byName, "qemuMicrovmBoot", "QEMU microvm boot", new String[] {"coldBoot", "fromTemplate"}, out);
+        ratios(byName, "qemuMicrovmBootPython", "QEMU microvm boot of python",
+                new String[] {"coldBootPython", "fromPythonTemplate"}, out);
+    }
+
+    private static void ratios(Map<String, JsonNode> byName, String qemuName, String qemuLabel, String[] oursNames,
+                               PrintStream out) {
+        JsonNode qemu = byName.get("KvmCreateBenchmark." + qemuName);
         if (qemu != null) {
             double q = p50(qemu);
-            for (String ours : new String[] {"coldBoot", "fromTemplate"}) {
+            for (String ours : oursNames) {
                 JsonNode r = byName.get("KvmCreateBenchmark." + ours);
                 if (r != null) {
-                    out.printf("%s / QEMU microvm boot, p50: %.2f%s%n", ours, p50(r) / q,
+                    out.printf("%s / %s, p50: %.2f%s%n", ours, qemuLabel, p50(r) / q,
                             ours.equals("coldBoot") ? " (target: <= 0.5)" : "");
                 }
             }

@@ -89,7 +89,7 @@ public class RecordStoreBenchmark {
     private static SandboxRecord record(String id, Instant created) {
         Instant started = created.plusMillis(120);
         return new SandboxRecord(id, Status.RUNNING, "minimal", 1, 512, 300, "169.254.0.21", "10.200.0.2", created,
-                started, started, started, null, NetworkPolicy.of(NetworkSpec.DEFAULT));
+                started, started, started, null, NetworkPolicy.of(NetworkSpec.DEFAULT), null);
     }
 
     private String nextId() {

@@ -307,7 +307,8 @@ final class ApiClient {
     /** A call on a contract operation; {id} in the template is replaced by {@code id}. */
     Response call(String method, String template, String id, String contentType,
                   HttpRequest.BodyPublisher body) {
-        String path = id == null ? template : template.replace("{id}", id);
+        // the path's one parameter: a sandbox's {id} or a template's {name}
+        String path = id == null ? template : template.replace("{id}", id).replace("{name}", id);
         Response r = raw(method, path, contentType, body);
         contract.validate(method, template, r.status(), r.contentType(), r.body());
         seen.add(method + " " + template + " " + r.status());

@@ -60,6 +60,11 @@ final class StandInInternet implements AutoCloseable {
                 root.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     }
 
+    /** The folder its web server serves. */
+    Path root() {
+        return root;
+    }
+
     @Override
     public void close() {
         if (httpd != null) {

@@ -6,6 +6,11 @@ import dev.sandbox.engine.EngineException;
 import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.NetworkSpec;
 import dev.sandbox.engine.SandboxSpec;
+import dev.sandbox.engine.TemplateInfo;
+import dev.sandbox.engine.TemplateRecipe;
+import dev.sandbox.engine.templates.TemplateCatalog;
+import dev.sandbox.engine.templates.TemplateSource;
+import dev.sandbox.engine.vmm.devices.virtio.blk.OverlayDisk;
 import dev.sandbox.engine.net.HostNetworking;
 import dev.sandbox.engine.net.NetConfig;
 import dev.sandbox.engine.vmm.snapshot.Manifest;
@@ -47,6 +52,8 @@ public final class KvmEngine implements Engine {
     static final int CONSOLE_TAIL_LINES = 40;
     /** Not a valid sandbox id (ids start with a letter or digit), so never a sandbox's snapshot folder. */
     static final String TEMPLATES_DIR = ".templates";
+    /** Custom templates' images and build records; as above, never a sandbox's folder. */
+    static final String IMAGES_DIR = ".images";
 
     private final EngineConfig config;
     private final Kvm kvm;
@@ -60,6 +67,9 @@ public final class KvmEngine implements Engine {
     private final Map<Path, Object> templateLocks = new ConcurrentHashMap<>();
     private volatile boolean closed;
     private final Templates templates;
+    private final TemplateCatalog catalog;
+    /** The templates of creates in progress, which a template delete must see as users. */
+    private final Map<Object, String> creating = new ConcurrentHashMap<>();
     /** Sandbox networking, set up on the first sandbox that asks for a network; null before. */
     private HostNetworking networking;
     private static final System.Logger LOG = System.getLogger(KvmEngine.class.getName());
@@ -75,6 +85,7 @@ public final class KvmEngine implements Engine {
         this.snapshots = new Snapshots(kvm, config.dataDir(), supportedCpuid, config.bootTimeout());
         this.templates = new Templates(config.dataDir().resolve(TEMPLATES_DIR), config.dataDir(), MAX_TEMPLATES,
                 MAX_TEMPLATE_BYTES, this::mappedBases);
+        this.catalog = new TemplateCatalog(config.guestDir(), config.dataDir().resolve(IMAGES_DIR));
         pruneTemplates();
     }
 
@@ -119,15 +130,33 @@ public final class KvmEngine implements Engine {
         if (closed) {
             throw new EngineException(EngineException.Kind.INVALID_STATE, "the engine is closed");
         }
-        Path initramfs = SpecLimits.check(config, spec);
+        SpecLimits.check(config, spec);
+        // counted as a user of its template before the name is resolved, so a delete either sees it or wins first
+        Object creation = new Object();
+        creating.put(creation, spec.template());
+        try {
+            return createResolved(spec);
+        } finally {
+            creating.remove(creation);
+        }
+    }
+
+    private KvmSandbox createResolved(SandboxSpec spec) {
+        TemplateSource source = catalog.resolve(spec.template());
+        long diskBytes = RootDisks.capacity(spec, source);
+        if (source instanceof TemplateSource.Disk && snapshots.exists(spec.id())) {
+            // its disk would go where the paused sandbox's is
+            throw new EngineException(EngineException.Kind.INVALID_STATE, "a paused snapshot named " + spec.id()
+                    + " is on disk: recover it or remove it first");
+        }
         if (!ids.add(spec.id())) {
             throw new EngineException(EngineException.Kind.INVALID_SPEC, "a sandbox named " + spec.id() + " exists");
         }
         SandboxNet net = null;
         try {
             net = spec.network() == null ? null : SandboxNet.allocate(networking(), spec.network());
-            KvmSandbox sandbox = config.templates() ? fromTemplate(spec, initramfs, net)
-                    : boot(spec, initrd(initramfs), net);
+            KvmSandbox sandbox = config.templates() ? fromTemplate(spec, source, diskBytes, net)
+                    : boot(spec, source, diskBytes, snapshots.folder(spec.id()), net);
             sandboxes.put(spec.id(), sandbox);
             return sandbox;
         } catch (RuntimeException | Error e) {
@@ -173,15 +202,29 @@ public final class KvmEngine implements Engine {
         return h;
     }
 
-    private KvmSandbox boot(SandboxSpec spec, MemorySegment initrd, SandboxNet net) {
+    /**
+     * Boots {@code spec} from its template's initramfs, or from its disk image with a new top overlay in
+     * {@code diskDir} (the sandbox's folder, or a template's while it is made), removed again if the boot fails.
+     */
+    private KvmSandbox boot(SandboxSpec spec, TemplateSource source, long diskBytes, Path diskDir, SandboxNet net) {
         long start = System.nanoTime();
         long deadline = start + config.bootTimeout().toNanos();
         Microvm vm;
+        OverlayDisk disk = null;
         try {
+            MemorySegment initrd = null;
+            if (source instanceof TemplateSource.Disk image) {
+                disk = RootDisks.create(image, diskDir, diskBytes);
+            } else if (source instanceof TemplateSource.Initramfs initramfs) {
+                initrd = initrd(initramfs.file());
+            }
             vm = MicrovmBuilder.build(kvm, new MicrovmBuilder.Request(spec.id(), spec.vcpus(),
                     (long) spec.memoryMb() << 20, kernel, initrd, supportedCpuid,
-                    net == null ? null : net.openBackend()));
+                    net == null ? null : net.openBackend(), disk));
         } catch (RuntimeException e) {
+            if (disk != null) {
+                RootDisks.removeQuietly(diskDir, e);
+            }
             if (e instanceof EngineException ee) {
                 throw ee; // the network's own, with its message
             }
@@ -196,10 +239,16 @@ public final class KvmEngine implements Engine {
         } catch (AgentConnector.NotReady e) {
             String tail = lastLines(vm.console().tail(), CONSOLE_TAIL_LINES);
             closeAfterFailure(vm, e);
+            if (disk != null) {
+                RootDisks.removeQuietly(diskDir, e);
+            }
             throw new EngineException(EngineException.Kind.BOOT_FAILED, "sandbox " + spec.id() + " did not boot in "
                     + config.bootTimeout() + ": " + e.getMessage() + "\n--- console tail ---\n" + tail, e);
         } catch (RuntimeException | Error e) {
             closeAfterFailure(vm, e);
+            if (disk != null) {
+                RootDisks.removeQuietly(diskDir, e);
+            }
             throw e;
         }
     }
@@ -211,12 +260,12 @@ public final class KvmEngine implements Engine {
      * fails too the sandbox boots, and the template is removed only if no paused or running sandbox needs its files
      * (the next create then makes it again).
      */
-    private KvmSandbox fromTemplate(SandboxSpec spec, Path initramfs, SandboxNet net) {
+    private KvmSandbox fromTemplate(SandboxSpec spec, TemplateSource source, long diskBytes, SandboxNet net) {
         long start = System.nanoTime();
-        Path dir = templateDir(spec, initramfs);
+        Path dir = templateDir(spec, source, diskBytes);
         synchronized (templateLock(dir)) {
             if (!Files.isRegularFile(dir.resolve(Snapshots.STATE_FILE))) {
-                makeTemplate(spec, initramfs, dir);
+                makeTemplate(spec, source, diskBytes, dir);
                 pruneTemplates();
             }
         }
@@ -248,7 +297,7 @@ public final class KvmEngine implements Engine {
                 Snapshots.deleteTree(dir);
             }
         }
-        return boot(spec, initrd(initramfs), net);
+        return boot(spec, source, diskBytes, snapshots.folder(spec.id()), net);
     }
 
     private Object templateLock(Path dir) {
@@ -270,19 +319,26 @@ public final class KvmEngine implements Engine {
         if (!m.matches()) {
             return false;
         }
-        Path initramfs = config.guestDir().resolve(m.group(1) + ".cpio.gz");
-        if (!Files.isRegularFile(initramfs)) {
-            return false;
+        TemplateSource source;
+        try {
+            source = catalog.resolve(m.group(1));
+        } catch (EngineException e) {
+            return false; // gone, or rebuilt and not ready
         }
         SandboxSpec spec = new SandboxSpec("x", m.group(1), Integer.parseInt(m.group(2)),
                 Integer.parseInt(m.group(3)));
-        return templateDir(spec, initramfs).getFileName().equals(dir.getFileName());
+        long diskBytes = m.group(4) == null ? 0 : Long.parseLong(m.group(4)) << 20;
+        if ((diskBytes == 0) != (source instanceof TemplateSource.Initramfs)) {
+            return false;
+        }
+        return templateDir(spec, source, diskBytes).getFileName().equals(dir.getFileName());
     }
 
-    private void makeTemplate(SandboxSpec spec, Path initramfs, Path dir) {
+    private void makeTemplate(SandboxSpec spec, TemplateSource source, long diskBytes, Path dir) {
         SandboxSpec templateSpec = new SandboxSpec("template-" + spec.template(), spec.template(), spec.vcpus(),
                 spec.memoryMb());
-        KvmSandbox booted = boot(templateSpec, initrd(initramfs), null); // its NIC unplugged; clones get a TAP
+        // its NIC unplugged (clones get a TAP); a disk's top overlay in the template's folder, its clones' lower
+        KvmSandbox booted = boot(templateSpec, source, diskBytes, dir, null);
         KvmSandbox.Live live = booted.detach();
         try {
             Snapshots.Saved saved = snapshots.saveTo(dir, null, live);
@@ -307,24 +363,30 @@ public final class KvmEngine implements Engine {
      * One folder per template, size, guest image and device set: a rebuilt kernel or initramfs, or a VMM with other
      * devices, makes new templates.
      */
-    private Path templateDir(SandboxSpec spec, Path initramfs) {
+    private Path templateDir(SandboxSpec spec, TemplateSource source, long diskBytes) {
+        Path image = switch (source) {
+            case TemplateSource.Initramfs i -> i.file();
+            case TemplateSource.Disk d -> d.image();
+        };
         long fingerprint;
         try {
             Path kernelFile = config.guestDir().resolve(KERNEL_FILE);
             fingerprint = Objects.hash(kernelFile.toRealPath().toString(), Files.size(kernelFile),
-                    Files.getLastModifiedTime(kernelFile), initramfs.toRealPath().toString(), Files.size(initramfs),
-                    Files.getLastModifiedTime(initramfs), snapshots.hostFingerprint(), MicrovmBuilder.MACHINE_VERSION);
+                    Files.getLastModifiedTime(kernelFile), image.toRealPath().toString(), Files.size(image),
+                    Files.getLastModifiedTime(image), snapshots.hostFingerprint(), MicrovmBuilder.MACHINE_VERSION,
+                    diskBytes);
         } catch (IOException e) {
             throw new EngineException(EngineException.Kind.CONFIG, "cannot read the guest image: " + e, e);
         }
-        return config.dataDir().resolve(TEMPLATES_DIR).resolve("%s-%dcpu-%dmb-%08x".formatted(spec.template(),
-                spec.vcpus(), spec.memoryMb(), fingerprint));
+        String disk = diskBytes == 0 ? "" : "-%ddisk".formatted(diskBytes >> 20);
+        return config.dataDir().resolve(TEMPLATES_DIR).resolve("%s-%dcpu-%dmb%s-%08x".formatted(spec.template(),
+                spec.vcpus(), spec.memoryMb(), disk, fingerprint));
     }
 
     private Set<Path> mappedBases() {
         Set<Path> bases = new HashSet<>();
         for (KvmSandbox s : sandboxes.values()) {
-            s.memoryBase().ifPresent(bases::add);
+            bases.addAll(s.filesInUse());
         }
         return bases;
     }
@@ -407,6 +469,36 @@ public final class KvmEngine implements Engine {
     }
 
     @Override
+    public List<TemplateInfo> templates() {
+        return catalog.list();
+    }
+
+    @Override
+    public Optional<TemplateInfo> template(String name) {
+        return catalog.find(name);
+    }
+
+    @Override
+    public TemplateInfo buildTemplate(TemplateRecipe recipe) {
+        if (closed) {
+            throw new EngineException(EngineException.Kind.INVALID_STATE, "the engine is closed");
+        }
+        return catalog.start(recipe, new VmTemplateBuilder(spec -> (KvmSandbox) create(spec), config.maxVcpus()));
+    }
+
+    /** A custom template goes only when no sandbox, running or paused (on disk too), was made from it. */
+    @Override
+    public void deleteTemplate(String name) {
+        catalog.delete(name, this::templateInUse);
+        pruneTemplates(); // its template snapshots, which nothing can use any more
+    }
+
+    private boolean templateInUse(String name) {
+        return creating.containsValue(name) || sandboxes.values().stream().anyMatch(s -> s.spec().template().equals(name))
+                || snapshots.specsOnDisk().stream().anyMatch(s -> s.template().equals(name));
+    }
+
+    @Override
     public Optional<Sandbox> find(String id) {
         return Optional.ofNullable(sandboxes.get(id));
     }
@@ -420,6 +512,11 @@ public final class KvmEngine implements Engine {
     public void close() {
         closed = true;
         List<RuntimeException> failures = new ArrayList<>();
+        try {
+            catalog.close(); // first: a build's sandbox is among those released below
+        } catch (RuntimeException e) {
+            failures.add(e);
+        }
         for (KvmSandbox s : List.copyOf(sandboxes.values())) {
             try {
                 s.release();

@@ -14,12 +14,15 @@ import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.agent.ProcessInfo;
 import dev.sandbox.engine.agent.ProcessOutput;
 import dev.sandbox.engine.agent.ProcessSignal;
+import dev.sandbox.engine.vmm.devices.virtio.blk.OverlayDisk;
 import dev.sandbox.engine.vmm.vstate.StopReason;
 
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -101,13 +104,21 @@ final class KvmSandbox implements Sandbox {
         return bootTime;
     }
 
-    /** The memory file a running VM maps copy-on-write (a template's, or its own snapshot's), if any. */
-    Optional<Path> memoryBase() {
+    /**
+     * The files a running VM reads that may lie in a template's folder: the memory file it maps copy-on-write (a
+     * template's, or its own snapshot's) and its root disk's overlay layers. Empty while paused or stopped.
+     */
+    List<Path> filesInUse() {
         Live l = live;
-        if (l == null || l.vm().memoryBase() == null) {
-            return Optional.empty();
+        if (l == null) {
+            return List.of();
         }
-        return Optional.of(l.vm().memoryBase().base());
+        List<Path> files = new ArrayList<>();
+        if (l.vm().memoryBase() != null) {
+            files.add(l.vm().memoryBase().base());
+        }
+        l.vm().disk().ifPresent(d -> files.addAll(d.layerFiles()));
+        return files;
     }
 
     /** Why the VM stopped, or null while it runs or is paused. */
@@ -322,6 +333,24 @@ final class KvmSandbox implements Sandbox {
                     onClose.accept(this);
                 }
             }
+        }
+    }
+
+    /**
+     * For building a template: syncs the guest's file systems, parks its vCPUs and writes its whole root disk,
+     * flattened and sparse, to {@code image}. The sandbox can only be closed afterwards.
+     */
+    synchronized void exportDisk(Path image) {
+        Live l = running("export its disk");
+        OverlayDisk disk = l.vm().disk().orElseThrow(() -> new EngineException(EngineException.Kind.INVALID_STATE,
+                id() + " has no disk"));
+        l.agent().quiesce(Snapshots.SYNC_TIMEOUT);
+        l.vm().pause();
+        try {
+            disk.exportTo(image);
+        } catch (IOException e) {
+            throw new EngineException(EngineException.Kind.VM_FAILED, "writing the disk of " + id() + " to " + image
+                    + " failed: " + e.getMessage(), e);
         }
     }
 

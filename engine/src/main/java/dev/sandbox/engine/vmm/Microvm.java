@@ -5,6 +5,8 @@ import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.engine.vmm.devices.legacy.ConsoleLog;
 import dev.sandbox.engine.vmm.devices.legacy.Serial8250;
 import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
+import dev.sandbox.engine.vmm.devices.virtio.blk.OverlayDisk;
+import dev.sandbox.engine.vmm.devices.virtio.blk.VirtioBlk;
 import dev.sandbox.engine.vmm.devices.virtio.net.VirtioNet;
 import dev.sandbox.engine.vmm.snapshot.MemoryImage;
 import dev.sandbox.engine.vmm.snapshot.MicrovmSnapshot;
@@ -49,6 +51,9 @@ public final class Microvm implements AutoCloseable {
     private final List<AutoCloseable> resources = new ArrayList<>();
     private Serial8250 serial;
     private volatile VirtioNet net;
+    private volatile VirtioBlk blk;
+    /** A disk template's root disk (released with the VM's resources), or null. */
+    private volatile OverlayDisk disk;
     /** The image this VM's RAM was restored from (its base file is mapped copy-on-write), or null if it booted. */
     private volatile MemoryImage memoryBase;
     private final List<MmioTransport> transports = new ArrayList<>();
@@ -81,6 +86,22 @@ public final class Microvm implements AutoCloseable {
     /** Builder only: the NIC, when the VM has one. */
     public void setNet(VirtioNet net) {
         this.net = net;
+    }
+
+    /** Builder only: the root disk, when the VM has one. */
+    public void setDisk(VirtioBlk blk, OverlayDisk disk) {
+        this.blk = blk;
+        this.disk = disk;
+    }
+
+    /** The root disk's device (its counters); empty for an initramfs VM. */
+    public Optional<VirtioBlk> blk() {
+        return Optional.ofNullable(blk);
+    }
+
+    /** The root disk; empty for an initramfs VM. */
+    public Optional<OverlayDisk> disk() {
+        return Optional.ofNullable(disk);
     }
 
     /** The NIC (its counters); empty for a VM restored from a snapshot made before virtio-net. */
@@ -124,7 +145,7 @@ public final class Microvm implements AutoCloseable {
                 .map(v -> VcpuSnapshot.capture(v.pausedFd(), Cpuid.forVcpu(supportedCpuid, v.id(), vcpus.size()),
                         msrs, xcrs)).toList();
         return new MicrovmSnapshot(vm.memorySize(), memoryBase, vmState, states, serial.state(),
-                transports.stream().map(MmioTransport::state).toList(), console.tail());
+                transports.stream().map(MmioTransport::state).toList(), console.tail(), null);
     }
 
     private void stopDeviceThreads(List<Exception> failures) {

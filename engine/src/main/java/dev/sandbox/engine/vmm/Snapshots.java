@@ -8,6 +8,8 @@ import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.engine.vmm.builder.MicrovmBuilder;
+import dev.sandbox.engine.vmm.devices.virtio.blk.DiskStateException;
+import dev.sandbox.engine.vmm.devices.virtio.blk.OverlayDisk;
 import dev.sandbox.engine.vmm.devices.virtio.net.NetBackend;
 import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
 import dev.sandbox.engine.vmm.snapshot.Manifest;
@@ -135,6 +137,7 @@ final class Snapshots {
         steps.done("vcpus");
         MicrovmSnapshot state = vm.snapshot(savedMsrs, xsave, supportedCpuid);
         steps.done("state");
+        OverlayDisk disk = vm.disk().orElse(null);
         List<Path> written = new ArrayList<>();
         boolean createdDir = !Files.isDirectory(target);
         long memorySize = vm.vm().memorySize();
@@ -157,6 +160,10 @@ final class Snapshots {
                 dataBytes = delta.pages() * 4096;
             }
             steps.done("memory");
+            if (disk != null) { // the device thread stopped with the snapshot: nothing writes to it now
+                state = state.withDisk(disk.sync());
+                steps.done("disk");
+            }
             if (spec != null) {
                 Manifest.write(dir, spec, netSlot);
             }
@@ -284,14 +291,27 @@ final class Snapshots {
             throw e;
         }
         steps.done("read");
+        OverlayDisk disk;
+        try {
+            disk = openDisk(state, spec, clone);
+        } catch (RuntimeException | Error e) {
+            closeQuietly(network, e);
+            throw e;
+        }
+        if (disk != null) {
+            steps.done("disk");
+        }
         Microvm vm;
         try {
             MemoryImage image = state.memory();
             vm = MicrovmBuilder.restore(kvm, new MicrovmBuilder.RestoreRequest(spec.id(), state, image.base(),
-                    supportedCpuid, ram -> applyDelta(dir, image, ram), network));
+                    supportedCpuid, ram -> applyDelta(dir, image, ram), network, disk));
             vm.setMemoryBase(image.withDelta("", 0, 0));
             steps.done("build");
         } catch (RuntimeException e) {
+            if (clone && disk != null) {
+                RootDisks.removeQuietly(folder(spec.id()), e);
+            }
             throw new EngineException(EngineException.Kind.VM_FAILED, "restoring " + spec.id() + " from " + dir
                     + " failed: " + e.getMessage(), e);
         }
@@ -328,8 +348,31 @@ final class Snapshots {
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             }
+            if (clone && disk != null) {
+                RootDisks.removeQuietly(folder(spec.id()), e);
+            }
             throw new EngineException(EngineException.Kind.VM_FAILED, "the agent of " + spec.id()
                     + " did not come back after restoring: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The root disk of a disk template's VM, or null: a sandbox's own overlay chain as its snapshot names it (checked
+     * against what the pause recorded), or for a clone a new top overlay in its folder over the template's chain.
+     * A damaged or missing layer is refused here, before any VM work.
+     */
+    private OverlayDisk openDisk(MicrovmSnapshot state, SandboxSpec spec, boolean clone) {
+        if (state.disk() == null) {
+            return null;
+        }
+        try {
+            return clone ? RootDisks.clone(state.disk(), folder(spec.id())) : OverlayDisk.open(state.disk());
+        } catch (DiskStateException e) {
+            throw new EngineException(EngineException.Kind.VM_FAILED, "the snapshot of " + spec.id()
+                    + " cannot be restored: " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new EngineException(EngineException.Kind.VM_FAILED, "opening the root disk of " + spec.id()
+                    + " failed: " + e.getMessage(), e);
         }
     }
 
@@ -395,7 +438,7 @@ final class Snapshots {
         try (Stream<Path> dirs = Files.list(dataDir)) {
             return dirs.filter(Files::isDirectory)
                     .filter(d -> Stream.of(STATE_FILE, MEMORY_FILE, STATE_FILE + ".tmp", MEMORY_FILE + ".tmp",
-                                    Manifest.FILE)
+                                    Manifest.FILE, RootDisks.TOP)
                             .anyMatch(f -> Files.exists(d.resolve(f))) || hasDelta(d))
                     .map(p -> p.getFileName().toString()).toList();
         } catch (IOException e) {

@@ -1,5 +1,6 @@
 package dev.sandbox.engine.vmm;
 
+import dev.sandbox.engine.vmm.snapshot.MicrovmSnapshot;
 import dev.sandbox.engine.vmm.snapshot.SnapshotCodec;
 import dev.sandbox.engine.vmm.snapshot.SnapshotFile;
 import dev.sandbox.ffi.SparseFile;
@@ -19,17 +20,20 @@ import java.util.stream.Stream;
 
 /**
  * The template snapshots under {@code <data>/.templates/}: which are in use, and removing those that are not. A
- * template is in use while a running clone maps its memory file or a paused sandbox's snapshot names it as its
- * memory base (a paused clone cannot resume without it); such a template is never removed. Unused ones go when they
+ * template is in use while a running clone maps its memory file or reads its disk layer, or a paused sandbox's
+ * snapshot names either (a paused clone cannot resume without them); such a template is never removed. Unused ones go when they
  * are of another guest image or host (their fingerprint is no longer made) or beyond the count and disk bounds,
  * least recently used first (a clone touches {@link #LAST_USED}).
  */
 final class Templates {
     private static final System.Logger LOG = System.getLogger(Templates.class.getName());
     static final String LAST_USED = "last-used";
-    /** {@code <template>-<vcpus>cpu-<memory>mb-<fingerprint>}, the fingerprint a hash in hex (8 or 16 digits). */
+    /**
+     * {@code <template>-<vcpus>cpu-<memory>mb[-<disk>disk]-<fingerprint>}, the disk size in MiB for disk templates,
+     * the fingerprint a hash in hex (8 or 16 digits).
+     */
     static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile(
-            "([a-z0-9][a-z0-9_-]*)-(\\d+)cpu-(\\d+)mb-[0-9a-f]{8,16}");
+            "([a-z0-9][a-z0-9_-]*)-(\\d+)cpu-(\\d+)mb(?:-(\\d+)disk)?-[0-9a-f]{8,16}");
 
     private final Path dir;
     private final Path snapshotsDir;
@@ -69,7 +73,10 @@ final class Templates {
         return bases.stream().anyMatch(b -> b.toAbsolutePath().normalize().startsWith(t));
     }
 
-    /** Every memory base a running VM maps or a paused snapshot in the data dir names. */
+    /**
+     * Every memory base a running VM maps or a paused snapshot in the data dir names, and every root disk layer
+     * either reads (a clone's disk lies over its template's top layer).
+     */
     Set<Path> usedBases() {
         Set<Path> bases = new HashSet<>(mappedBases.get());
         if (!Files.isDirectory(snapshotsDir)) {
@@ -82,7 +89,11 @@ final class Templates {
                     continue;
                 }
                 try {
-                    bases.add(SnapshotCodec.decode(SnapshotFile.read(state, Snapshots.MAX_STATE)).memory().base());
+                    MicrovmSnapshot saved = SnapshotCodec.decode(SnapshotFile.read(state, Snapshots.MAX_STATE));
+                    bases.add(saved.memory().base());
+                    if (saved.disk() != null) {
+                        saved.disk().layers().forEach(l -> bases.add(l.path()));
+                    }
                 } catch (IOException | RuntimeException e) {
                     // unreadable: it cannot resume from anything; leave it to whoever looks at it
                     LOG.log(System.Logger.Level.DEBUG, "reading {0}: {1}", state, e.toString());

@@ -17,6 +17,11 @@ public final class BootCommandLine {
     /** What the agent accepts as a hostname (it ignores anything else). */
     // Starts with a letter or digit: the id also names the sandbox's snapshot folder, so "." and ".." must not pass.
     private static final Pattern HOSTNAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9.-]{0,63}");
+    /**
+     * A disk template's root: the ext4 file system on the virtio-blk disk (the first, {@code vda}), mounted by the
+     * kernel, with our agent as PID 1 (the image puts it there).
+     */
+    static final String DISK_ROOT = "root=/dev/vda rw rootfstype=ext4 init=/sbin/sandbox-agent";
     /** Extra parameters for debugging a boot, e.g. {@code -Dsandbox.vmm.cmdline.extra=earlyprintk=serial}. */
     private static final String EXTRA = System.getProperty("sandbox.vmm.cmdline.extra", "");
 
@@ -33,11 +38,19 @@ public final class BootCommandLine {
      * of them is the NIC, configured by the kernel at boot ({@code ip=}, {@link GuestNetLayout}).
      */
     public static Cmdline build(String hostname, int virtioDevices, boolean network) {
+        return build(hostname, virtioDevices, network, false);
+    }
+
+    /** As {@link #build(String, int, boolean)}; {@code diskRoot}: the root file system is the disk's. */
+    public static Cmdline build(String hostname, int virtioDevices, boolean network, boolean diskRoot) {
         if (!HOSTNAME.matcher(hostname).matches()) {
             throw new IllegalArgumentException("hostname must be 1..64 of [A-Za-z0-9.-]: '" + hostname + "'");
         }
         // Debug parameters replace "quiet", so the boot log shows on the console.
         Cmdline line = new Cmdline().append(EXTRA.isBlank() ? BASE : BASE.replace(" quiet", "") + " " + EXTRA);
+        if (diskRoot) {
+            line.append(DISK_ROOT);
+        }
         line.put("sandbox.hostname", hostname);
         if (network) {
             line.put("ip", GuestNetLayout.kernelIpParameter());

@@ -22,6 +22,8 @@ import dev.sandbox.engine.vmm.devices.legacy.Serial8250;
 import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
 import dev.sandbox.engine.vmm.devices.virtio.VirtioDevice;
 import dev.sandbox.engine.vmm.devices.virtio.VirtioRng;
+import dev.sandbox.engine.vmm.devices.virtio.blk.OverlayDisk;
+import dev.sandbox.engine.vmm.devices.virtio.blk.VirtioBlk;
 import dev.sandbox.engine.vmm.devices.virtio.net.DisconnectedBackend;
 import dev.sandbox.engine.vmm.devices.virtio.net.MacAddress;
 import dev.sandbox.engine.vmm.devices.virtio.net.NetBackend;
@@ -52,9 +54,9 @@ import java.util.function.Supplier;
 /**
  * Builds a ready-to-start {@link Microvm}: RAM, the kernel (ELF {@code vmlinux} at its physical addresses, or a
  * bzImage), the initrd as high as the kernel allows, command line, zero page, e820, MP table, page tables and GDT;
- * the serial port and i8042 on the port bus; virtio-vsock (slot 0), virtio-rng (slot 1) and virtio-net (slot 2) on
- * the MMIO bus, each with an irqfd; and configured vCPUs. On any failure everything built so far is released,
- * the network backend included.
+ * the serial port and i8042 on the port bus; virtio-vsock (slot 0), virtio-rng (slot 1), virtio-net (slot 2) and, for
+ * a disk template, virtio-blk (slot 3) on the MMIO bus, each with an irqfd; and configured vCPUs. On any failure
+ * everything built so far is released, the network backend and the disk included.
  */
 public final class MicrovmBuilder {
     /** The guest's vsock context id: any value from 3 works, each VM has its own device. */
@@ -69,7 +71,10 @@ public final class MicrovmBuilder {
     static final int VSOCK_SLOT = 0;
     static final int RNG_SLOT = 1;
     static final int NET_SLOT = 2;
+    static final int DISK_SLOT = 3;
     static final int VIRTIO_DEVICES = 3;
+    /** A disk template's VM: the root disk in slot 3. */
+    static final int VIRTIO_DEVICES_WITH_DISK = 4;
     /** Snapshots made before virtio-net have vsock and rng only; they are restored without a NIC. */
     static final int VIRTIO_DEVICES_WITHOUT_NET = 2;
 
@@ -79,16 +84,23 @@ public final class MicrovmBuilder {
     /**
      * What to build: the images are shared and read-only. {@code network} is the NIC's host side, owned by the
      * microVM from this call on (closed with it, or at once if the build fails); null gives the guest a NIC whose
-     * cable is unplugged ({@link DisconnectedBackend}).
+     * cable is unplugged ({@link DisconnectedBackend}). {@code disk}: a disk template's root disk, owned likewise, with
+     * {@code initrd} null (the kernel mounts the disk); null for an initramfs template.
      */
     public record Request(String name, int vcpus, long memoryBytes, MemorySegment kernelImage,
-                          MemorySegment initrd, List<CpuidEntry> supportedCpuid, NetBackend network) {
+                          MemorySegment initrd, List<CpuidEntry> supportedCpuid, NetBackend network,
+                          OverlayDisk disk) {
+        public Request {
+            if ((initrd == null) == (disk == null)) {
+                throw new IllegalArgumentException("a VM boots from an initrd or from a disk, exactly one");
+            }
+        }
     }
 
     public static Microvm build(Kvm kvm, Request request) {
         NetBackend network = orDisconnected(request.network());
-        Vm vm = createOrClose(() -> Vm.create(kvm, request.name(), request.memoryBytes()), network);
-        return assemble(vm, request.name(), network, true, (microvm, devices) -> {
+        Vm vm = createOrClose(() -> Vm.create(kvm, request.name(), request.memoryBytes()), network, request.disk());
+        return assemble(vm, request.name(), network, true, request.disk(), (microvm, devices) -> {
             BootRegs boot = loadGuest(vm.memory(), request);
             devices.startThreads();
             VcpuConfigurator configurator = new VcpuConfigurator(request.supportedCpuid(), request.vcpus());
@@ -108,7 +120,7 @@ public final class MicrovmBuilder {
      */
     public record RestoreRequest(String name, MicrovmSnapshot snapshot, Path memoryFile,
                                  List<CpuidEntry> supportedCpuid, Consumer<MemorySegment> fillMemory,
-                                 NetBackend network) {
+                                 NetBackend network, OverlayDisk disk) {
     }
 
     /**
@@ -119,14 +131,17 @@ public final class MicrovmBuilder {
     public static Microvm restore(Kvm kvm, RestoreRequest request) {
         MicrovmSnapshot state = request.snapshot();
         NetBackend network = orDisconnected(request.network());
+        OverlayDisk disk = request.disk();
         int transports = state.transports().size();
-        if (transports != VIRTIO_DEVICES && transports != VIRTIO_DEVICES_WITHOUT_NET) {
-            network.close();
-            throw new IllegalArgumentException("the snapshot has " + transports + " virtio transports, this VMM"
-                    + " restores " + VIRTIO_DEVICES_WITHOUT_NET + " (made before virtio-net) or " + VIRTIO_DEVICES);
+        int expected = disk != null ? VIRTIO_DEVICES_WITH_DISK : VIRTIO_DEVICES;
+        if (transports != expected && (disk != null || transports != VIRTIO_DEVICES_WITHOUT_NET)) {
+            closeAll(new IllegalArgumentException("the snapshot has " + transports + " virtio transports, this VMM"
+                    + " restores " + VIRTIO_DEVICES_WITHOUT_NET + " (made before virtio-net), " + VIRTIO_DEVICES
+                    + " or, with a disk, " + VIRTIO_DEVICES_WITH_DISK), network, disk);
         }
-        Vm vm = createOrClose(() -> Vm.restore(kvm, request.memoryFile(), state.memoryBytes()), network);
-        return assemble(vm, request.name(), network, transports == VIRTIO_DEVICES, (microvm, devices) -> {
+        Vm vm = createOrClose(() -> Vm.restore(kvm, request.memoryFile(), state.memoryBytes()), network, disk);
+        return assemble(vm, request.name(), network, transports != VIRTIO_DEVICES_WITHOUT_NET, disk,
+                (microvm, devices) -> {
             request.fillMemory().accept(vm.memory().slice(0, vm.memorySize()));
             devices.serial().restore(state.serial());
             for (int i = 0; i < transports; i++) {
@@ -164,14 +179,25 @@ public final class MicrovmBuilder {
         return network != null ? network : new DisconnectedBackend();
     }
 
-    /** The VM from {@code create}, or the backend closed if there is none: nothing else owns it yet. */
-    private static Vm createOrClose(Supplier<Vm> create, NetBackend network) {
+    /** The VM from {@code create}, or the backends closed if there is none: nothing else owns them yet. */
+    private static Vm createOrClose(Supplier<Vm> create, NetBackend network, OverlayDisk disk) {
         try {
             return create.get();
         } catch (RuntimeException | Error e) {
             closeAfter(e, network);
+            if (disk != null) {
+                closeAfter(e, disk);
+            }
             throw e;
         }
+    }
+
+    private static void closeAll(RuntimeException failure, NetBackend network, OverlayDisk disk) {
+        closeAfter(failure, network);
+        if (disk != null) {
+            closeAfter(failure, disk);
+        }
+        throw failure;
     }
 
     private static void closeAfter(Throwable failure, AutoCloseable resource) {
@@ -190,7 +216,8 @@ public final class MicrovmBuilder {
      * Puts the devices around {@code vm}, a NIC over {@code network} if {@code withNet}, then lets {@code guest} load
      * or restore it; releases all on failure, {@code vm} and {@code network} included.
      */
-    private static Microvm assemble(Vm vm, String name, NetBackend network, boolean withNet, GuestStep guest) {
+    private static Microvm assemble(Vm vm, String name, NetBackend network, boolean withNet, OverlayDisk disk,
+                                    GuestStep guest) {
         HaltDetector halt = new HaltDetector();
         ConsoleLog console = new ConsoleLog(ConsoleLog.DEFAULT_CAPACITY, halt);
         DeviceWorker vsockWorker;
@@ -205,12 +232,18 @@ public final class MicrovmBuilder {
             microvm = new Microvm(name, vm, console, vsock);
         } catch (RuntimeException | Error e) {
             closeAfter(e, network);
+            if (disk != null) {
+                closeAfter(e, disk);
+            }
             closeAfter(e, vm);
             throw e;
         }
         halt.target(microvm::stop);
         try {
             microvm.addResource(network); // first in, so released last of the resources, after every device thread
+            if (disk != null) {
+                microvm.addResource(disk);
+            }
             microvm.addDeviceThread(vsockWorker);
             microvm.onDevicesRevived(vsockWorker::restart);
             Bus portIo = Bus.portIo();
@@ -232,6 +265,11 @@ public final class MicrovmBuilder {
                     transports.add(addVirtio(microvm, vm, mmio, NET_SLOT, net, events));
                     microvm.setNet(net);
                     netWatch = network.readiness().map(fd -> watch(microvm, name, net, fd));
+                }
+                if (disk != null) {
+                    VirtioBlk blk = new VirtioBlk(disk);
+                    transports.add(addVirtio(microvm, vm, mmio, DISK_SLOT, blk, events));
+                    microvm.setDisk(blk, disk);
                 }
             } finally {
                 microvm.addDeviceThread(events);
@@ -259,16 +297,20 @@ public final class MicrovmBuilder {
             throw new IllegalArgumentException("cannot load the guest kernel: " + e.getMessage(), e);
         }
         BootParams params = BootParams.forKernel(kernel);
-        long initrdSize = request.initrd().byteSize();
-        long initrdAt = Layout.initrdAddress(memory.size(), initrdSize, kernel.end(), params.initrdAddressMax());
-        memory.write(initrdAt, request.initrd());
+        boolean disk = request.disk() != null;
+        if (!disk) {
+            long initrdSize = request.initrd().byteSize();
+            long initrdAt = Layout.initrdAddress(memory.size(), initrdSize, kernel.end(), params.initrdAddressMax());
+            memory.write(initrdAt, request.initrd());
+            params.ramdisk(initrdAt, initrdSize);
+        }
 
-        Cmdline cmdline = BootCommandLine.build(request.name(), VIRTIO_DEVICES, true);
+        Cmdline cmdline = BootCommandLine.build(request.name(), disk ? VIRTIO_DEVICES_WITH_DISK : VIRTIO_DEVICES,
+                true, disk);
         byte[] line = cmdline.toBytesWithNul();
         memory.write(Layout.CMDLINE_START, line);
 
         params.commandLine(Layout.CMDLINE_START, line.length - 1)
-                .ramdisk(initrdAt, initrdSize)
                 .e820(E820.forMemory(memory.size()))
                 .writeTo(memory, Layout.ZERO_PAGE_START);
         MpTable.write(memory, request.vcpus());

@@ -6,11 +6,12 @@ import dev.sandbox.engine.SandboxSpec;
 import dev.sandbox.engine.vmm.arch.Layout;
 import dev.sandbox.engine.vmm.arch.MpTable;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.regex.Pattern;
 
-/** Checks a {@link SandboxSpec} against the engine's limits and guest folder; violations are INVALID_SPEC. */
+/**
+ * Checks a {@link SandboxSpec} against the engine's limits; violations are INVALID_SPEC. Whether its template exists
+ * (and takes a disk size) is the template catalog's to say.
+ */
 public final class SpecLimits {
     /** Guest RAM must end below the 32-bit MMIO gap (no RAM above 4 GiB yet). */
     public static final int MAX_MEMORY_MB = (int) (Layout.MMIO_GAP_START >>> 20);
@@ -19,8 +20,8 @@ public final class SpecLimits {
     private SpecLimits() {
     }
 
-    /** Validates {@code spec}; returns the template's initramfs file. */
-    public static Path check(EngineConfig config, SandboxSpec spec) {
+    /** Validates {@code spec}'s bounds and names. */
+    public static void check(EngineConfig config, SandboxSpec spec) {
         if (!BootCommandLine.validHostname(spec.id())) {
             throw invalid("id must be 1..64 characters of [A-Za-z0-9.-], starting with a letter or digit: '" + spec.id() + "'");
         }
@@ -35,11 +36,9 @@ public final class SpecLimits {
         if (!TEMPLATE.matcher(spec.template()).matches()) {
             throw invalid("bad template name '" + spec.template() + "'");
         }
-        Path initramfs = config.guestDir().resolve(spec.template() + ".cpio.gz");
-        if (!Files.isRegularFile(initramfs)) {
-            throw invalid("unknown template '" + spec.template() + "': no " + initramfs);
+        if (spec.diskMb() > SandboxSpec.MAX_DISK_MB) {
+            throw invalid("diskMb must be at most " + SandboxSpec.MAX_DISK_MB + ", not " + spec.diskMb());
         }
-        return initramfs;
     }
 
     private static EngineException invalid(String message) {

@@ -36,6 +36,9 @@ public final class Manifest {
         fields.put("template", spec.template());
         fields.put("vcpus", Integer.toString(spec.vcpus()));
         fields.put("memory_mb", Integer.toString(spec.memoryMb()));
+        if (spec.diskMb() != 0) {
+            fields.put("disk_mb", Integer.toString(spec.diskMb()));
+        }
         NetworkSpec net = spec.network();
         if (net != null) {
             fields.put("network.internet", Boolean.toString(net.internet()));
@@ -55,6 +58,9 @@ public final class Manifest {
         try {
             SandboxSpec spec = new SandboxSpec(require(fields, "id"), require(fields, "template"),
                     Integer.parseInt(require(fields, "vcpus")), Integer.parseInt(require(fields, "memory_mb")));
+            if (fields.containsKey("disk_mb")) {
+                spec = spec.withDiskMb(Integer.parseInt(fields.get("disk_mb")));
+            }
             if (fields.containsKey("network.internet")) {
                 spec = spec.withNetwork(new NetworkSpec(Boolean.parseBoolean(fields.get("network.internet")),
                         split(fields.get("network.allow_out")), split(fields.get("network.deny_out"))));

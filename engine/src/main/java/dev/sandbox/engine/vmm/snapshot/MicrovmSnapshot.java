@@ -5,6 +5,8 @@ import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
 import dev.sandbox.engine.vmm.vstate.VcpuSnapshot;
 import dev.sandbox.engine.vmm.vstate.VmSnapshot;
 
+import dev.sandbox.engine.vmm.devices.virtio.blk.DiskState;
+
 import java.util.List;
 
 /**
@@ -12,16 +14,22 @@ import java.util.List;
  * port, each virtio transport in slot order (vsock, rng, then net; snapshots made before virtio-net have no third),
  * and the console's tail for diagnostics. The i8042 keeps nothing a
  * running Linux needs (it only ever writes the reset command); vsock connections are not kept: on restore the
- * device sends the driver a transport reset, as the virtio spec asks.
+ * device sends the driver a transport reset, as the virtio spec asks. A disk template's VM has a fourth transport
+ * (virtio-blk) and its {@code disk}: the overlay chain, synced and checksummed at the pause (null without a disk).
  */
 public record MicrovmSnapshot(long memoryBytes, MemoryImage memory, VmSnapshot vm, List<VcpuSnapshot> vcpus,
-                              Serial8250.State serial, List<MmioTransport.State> transports, String consoleTail) {
+                              Serial8250.State serial, List<MmioTransport.State> transports, String consoleTail,
+                              DiskState disk) {
     public MicrovmSnapshot {
         vcpus = List.copyOf(vcpus);
         transports = List.copyOf(transports);
     }
 
     public MicrovmSnapshot withMemory(MemoryImage image) {
-        return new MicrovmSnapshot(memoryBytes, image, vm, vcpus, serial, transports, consoleTail);
+        return new MicrovmSnapshot(memoryBytes, image, vm, vcpus, serial, transports, consoleTail, disk);
+    }
+
+    public MicrovmSnapshot withDisk(DiskState state) {
+        return new MicrovmSnapshot(memoryBytes, memory, vm, vcpus, serial, transports, consoleTail, state);
     }
 }

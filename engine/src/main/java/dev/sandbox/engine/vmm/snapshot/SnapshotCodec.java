@@ -4,6 +4,8 @@ import dev.sandbox.engine.vmm.arch.CpuidEntry;
 import dev.sandbox.engine.vmm.devices.legacy.Serial8250;
 import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
 import dev.sandbox.engine.vmm.devices.virtio.Queue;
+import dev.sandbox.engine.vmm.devices.virtio.blk.DiskState;
+import dev.sandbox.engine.vmm.devices.virtio.blk.DiskStateCodec;
 import dev.sandbox.engine.vmm.vstate.VcpuSnapshot;
 import dev.sandbox.engine.vmm.vstate.VmSnapshot;
 import dev.sandbox.ffi.kvm.DebugRegs;
@@ -87,6 +89,9 @@ public final class SnapshotCodec {
             }
         }
         w.section("console").string(s.consoleTail());
+        if (s.disk() != null) { // optional and last, so snapshots without a disk read as before
+            DiskStateCodec.encode(s.disk(), w);
+        }
         return w.toByteArray();
     }
 
@@ -131,8 +136,12 @@ public final class SnapshotCodec {
             }
             r.expectSection("console");
             String console = r.string(MAX_CONSOLE);
+            DiskState disk = null;
+            if (!r.atEnd()) {
+                disk = DiskStateCodec.decode(r);
+            }
             r.expectEnd();
-            return new MicrovmSnapshot(memoryBytes, memory, vm, vcpus, serial, states, console);
+            return new MicrovmSnapshot(memoryBytes, memory, vm, vcpus, serial, states, console, disk);
         } catch (IllegalArgumentException e) {
             throw new SnapshotFormatException("invalid snapshot state: " + e.getMessage());
         }

@@ -93,6 +93,11 @@ public final class StateReader {
     }
 
     /** Refuses bytes left over: a payload longer than what was read is not the state we think it is. */
+    /** Whether every byte was read: what follows is optional. */
+    public boolean atEnd() {
+        return !in.hasRemaining();
+    }
+
     public void expectEnd() {
         if (in.hasRemaining()) {
             throw new SnapshotFormatException(in.remaining() + " trailing bytes after the state at offset "

@@ -59,11 +59,11 @@ class MicrovmBuilderTest {
         MicrovmSnapshot s = SnapshotCodecTest.sample();
         List<MmioTransport.State> states = Collections.nCopies(count, s.transports().getFirst());
         return new MicrovmSnapshot(s.memoryBytes(), s.memory(), s.vm(), s.vcpus(), s.serial(), states,
-                s.consoleTail());
+                s.consoleTail(), null);
     }
 
     private static MicrovmBuilder.RestoreRequest request(MicrovmSnapshot snapshot, NetBackend backend) {
         return new MicrovmBuilder.RestoreRequest("sb-test", snapshot, Path.of("/nonexistent/memory"), List.of(),
-                ram -> { }, backend);
+                ram -> { }, backend, null);
     }
 }

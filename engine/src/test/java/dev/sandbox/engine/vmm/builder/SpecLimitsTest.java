@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -24,9 +25,10 @@ class SpecLimitsTest {
     }
 
     @Test
-    void acceptsASpecWithinLimitsAndFindsItsTemplate() throws IOException {
-        assertEquals(guest.resolve("minimal.cpio.gz"),
-                SpecLimits.check(config(), new SandboxSpec("sb-1", "minimal", 2, 256)));
+    void acceptsASpecWithinLimits() throws IOException {
+        assertDoesNotThrow(() -> SpecLimits.check(config(), new SandboxSpec("sb-1", "minimal", 2, 256)));
+        assertDoesNotThrow(() -> SpecLimits.check(config(), new SandboxSpec("sb-1", "python", 2, 256, null,
+                SandboxSpec.MAX_DISK_MB)));
     }
 
     @Test
@@ -37,7 +39,7 @@ class SpecLimitsTest {
                 new SandboxSpec("sb-1", "minimal", 3, 256),
                 new SandboxSpec("sb-1", "minimal", 1, 64),
                 new SandboxSpec("sb-1", "minimal", 1, SpecLimits.MAX_MEMORY_MB + 1), // above the MMIO gap
-                new SandboxSpec("sb-1", "python", 1, 256),
+                new SandboxSpec("sb-1", "python", 1, 256, null, SandboxSpec.MAX_DISK_MB + 1),
                 new SandboxSpec("sb-1", "../minimal", 1, 256),
                 new SandboxSpec("has space", "minimal", 1, 256)}) {
             EngineException e = assertThrows(EngineException.class, () -> SpecLimits.check(config, bad), bad::toString);

@@ -34,6 +34,13 @@ class ManifestTest {
     }
 
     @Test
+    void keepsTheDiskSize(@TempDir Path dir) throws Exception {
+        SandboxSpec spec = new SandboxSpec("sb-4", "python", 1, 512).withDiskMb(4096);
+        Manifest.write(dir, spec);
+        assertEquals(spec, Manifest.read(dir));
+    }
+
+    @Test
     void aBadNetworkValueIsRefused(@TempDir Path dir) throws Exception {
         SnapshotFile.write(dir.resolve(Manifest.FILE), ("id=sb-3\ntemplate=minimal\nvcpus=1\nmemory_mb=256\n"
                 + "network.internet=true\nnetwork.allow_out=10.0.0.1/8\n").getBytes());

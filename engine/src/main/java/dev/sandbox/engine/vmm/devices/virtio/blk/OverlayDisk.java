@@ -165,6 +165,11 @@ public final class OverlayDisk implements BlockBackend {
         return new String(name, 0, Math.min(name.length, ID_BYTES), StandardCharsets.UTF_8);
     }
 
+    /** The layers' files, bottom first, the top last (not the base). */
+    public List<Path> layerFiles() {
+        return layers.stream().map(Layer::path).toList();
+    }
+
     /** The bytes of data the top layer holds. */
     public synchronized long dataBytes() {
         return top.blockCount() * BLOCK_SIZE;
