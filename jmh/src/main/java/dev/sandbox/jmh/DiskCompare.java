@@ -105,11 +105,14 @@ public final class DiskCompare {
         String append = "console=ttyS0 reboot=t panic=-1 quiet virtio_mmio.device=512@0xfeb00e00:12 root=/dev/vda rw"
                 + " rootfstype=ext4 init=/bin/sh -- -c \"mount -t proc proc /proc; mount -t devtmpfs dev /dev; "
                 + script(mib).replace("\"", "\\\"") + "; echo disk-done\"";
-        Process p = new ProcessBuilder("qemu-system-x86_64", "-M", "microvm,acpi=off", "-accel", "kvm", "-cpu", "host",
-                "-m", "512", "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+        ProcessBuilder pb = new ProcessBuilder("qemu-system-x86_64", "-M", "microvm,acpi=off", "-accel", "kvm",
+                "-cpu", "host", "-m", "512", "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none",
+                "-no-reboot",
                 "-serial", "stdio", "-drive", "file=" + image + ",format=raw,if=none,id=d0,snapshot=on",
                 "-device", "virtio-blk-device,drive=d0", "-kernel", guest.resolve("vmlinux").toString(),
-                "-append", append).redirectErrorStream(true).start();
+                "-append", append).redirectErrorStream(true);
+        Path temp = QemuMicrovm.writableTemp(pb);
+        Process p = pb.start();
         StringBuilder console = new StringBuilder();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
                 StandardCharsets.UTF_8))) {
@@ -123,6 +126,7 @@ public final class DiskCompare {
         } finally {
             p.destroyForcibly();
             p.waitFor(10, TimeUnit.SECONDS);
+            QemuMicrovm.deleteTemp(temp);
         }
         return parse(console.toString(), "QEMU's console");
     }

@@ -4,6 +4,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,7 +46,9 @@ final class QemuMicrovm {
                 "-display", "none", "-no-reboot", "-serial", "stdio", "-kernel", kernel.toString()));
         cmd.addAll(devices);
         cmd.addAll(List.of("-append", "console=ttyS0 reboot=t panic=-1 quiet" + append));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        Path temp = writableTemp(pb);
+        Process p = pb.start();
         var stdout = new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8);
         StringBuilder console = new StringBuilder();
         try (BufferedReader out = new BufferedReader(stdout)) {
@@ -60,6 +63,28 @@ final class QemuMicrovm {
         } finally {
             p.destroyForcibly();
             p.waitFor(10, TimeUnit.SECONDS);
+            deleteTemp(temp);
         }
+    }
+
+    /**
+     * Gives QEMU a temporary folder of its own for {@code snapshot=on}'s overlay: it puts it in {@code $TMPDIR},
+     * except that a {@code TMPDIR} of /tmp becomes /var/tmp (QEMU 7.2's create_tmp_file), read-only in the nested
+     * host. Returns the folder, for {@link #deleteTemp}.
+     */
+    static Path writableTemp(ProcessBuilder pb) throws IOException {
+        Path dir = Files.createTempDirectory("qemu-tmp");
+        pb.environment().put("TMPDIR", dir.toString());
+        return dir;
+    }
+
+    /** Removes {@link #writableTemp}'s folder (QEMU unlinks its overlay once open; a killed one may leave it). */
+    static void deleteTemp(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+        }
+        Files.deleteIfExists(dir);
     }
 }

@@ -76,6 +76,7 @@ public final class VirtioBlk implements VirtioDevice {
     private final byte[] id;
     private final byte[] header = new byte[HEADER];
     private final byte[] status = new byte[1];
+    private final BounceBuffer bounce = new BounceBuffer();
     private GuestMemory memory;
     private Queue queue;
     private VirtioInterrupt interrupt;
@@ -270,6 +271,10 @@ public final class VirtioBlk implements VirtioDevice {
     private int transfer(List<MemorySegment> slices, long sector, boolean toDisk) {
         long at = sector * SECTOR_SIZE;
         try {
+            if (slices.size() > 1) {
+                bounce.transfer(backend, slices, at, toDisk);
+                return S_OK;
+            }
             for (MemorySegment slice : slices) {
                 if (toDisk) {
                     backend.write(at, slice);
