@@ -335,7 +335,8 @@ class KvmSnapshotTest {
                 vcpu.regs(), vcpu.sregs(), vcpu.fpu(), vcpu.xsave(), vcpu.xcrs(), vcpu.debugRegs(), vcpu.lapic(),
                 vcpu.msrs(), vcpu.events());
         var changed = new dev.sandbox.engine.vmm.snapshot.MicrovmSnapshot(snapshot.memoryBytes(), snapshot.memory(),
-                snapshot.vm(), List.of(foreign), snapshot.serial(), snapshot.transports(), snapshot.consoleTail(), snapshot.disk());
+                snapshot.vm(), List.of(foreign), snapshot.serial(), snapshot.transports(), snapshot.consoleTail(), snapshot.disk(),
+                snapshot.vsock(), snapshot.agent());
         dev.sandbox.engine.vmm.snapshot.SnapshotFile.write(state,
                 dev.sandbox.engine.vmm.snapshot.SnapshotCodec.encode(changed));
         EngineException e = assertThrows(EngineException.class, sb::resume);

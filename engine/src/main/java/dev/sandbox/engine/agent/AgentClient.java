@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -78,6 +79,62 @@ public final class AgentClient implements AutoCloseable {
         }
         this.dirs = new AgentDirs(calls, hello.version());
         this.procs = new AgentProcs(calls, hello.version());
+    }
+
+    /**
+     * What a client that let go of its connection ({@link #suspend}) leaves for the next one over the same stream:
+     * the handshake's outcome and the next request id (ids of the last client's calls are never reused, so their
+     * late frames are ignored).
+     */
+    public record Session(int version, String agentVersion, int maxPayload, int flags, int nextId) {
+        public Session {
+            if (version < AgentCodec.MIN_PROTOCOL_VERSION || version > AgentCodec.PROTOCOL_VERSION) {
+                throw new IllegalArgumentException("agent protocol version " + version + " is not one this host"
+                        + " speaks");
+            }
+            if (nextId <= 0) {
+                throw new IllegalArgumentException("next request id " + nextId + " is not positive");
+            }
+        }
+    }
+
+    /** A client over a stream whose handshake an earlier client did (see {@link #suspend}). */
+    private AgentClient(ByteChannel channel, Duration defaultTimeout, Session session) {
+        this.defaultTimeout = defaultTimeout;
+        this.calls = new Calls(channel, session.nextId());
+        this.execs = new AgentExec(calls);
+        this.files = new AgentFiles(calls);
+        this.hello = new AgentMessage.HelloOk(session.version(), session.agentVersion(), session.maxPayload(),
+                session.flags());
+        this.dirs = new AgentDirs(calls, hello.version());
+        this.procs = new AgentProcs(calls, hello.version());
+        calls.startReader();
+    }
+
+    /**
+     * Takes up a connection an earlier client let go of, as {@code session} says, without a handshake: the stream
+     * must be exactly where that client left it (a snapshot of the VM kept it). Owns the channel from here on.
+     */
+    public static AgentClient resume(ByteChannel channel, Duration defaultTimeout, Session session) {
+        return new AgentClient(channel, defaultTimeout, session);
+    }
+
+    /**
+     * Lets go of the connection without closing it, so that it can be kept (with a VM's snapshot) and taken up by
+     * {@link #resume}: new calls fail, calls in flight fail with CLOSED and are cancelled in the guest, no frame
+     * goes out after the one being written, and {@code wakeReader} must send the reader, blocked on the channel,
+     * away with an IOException while leaving the stream as it is. Returns the session for the next client, or empty
+     * when the stream could not be left whole between two frames within {@code timeout}; then the channel is
+     * closed, as by {@link #close()}. Either way this client is done.
+     */
+    public Optional<Session> suspend(Duration timeout, Runnable wakeReader) {
+        AgentException why = new AgentException(Kind.CLOSED, "the sandbox is being paused; the call did not finish"
+                + " and was cancelled");
+        calls.refuseAndCancel(why);
+        int next = calls.nextId();
+        boolean whole = calls.transport().suspend(why, timeout, wakeReader);
+        return whole ? Optional.of(new Session(hello.version(), hello.agentVersion(), hello.maxPayload(),
+                hello.flags(), next)) : Optional.empty();
     }
 
     /** Connects to an agent listening on a Unix socket ({@code sandbox-agent --unix PATH}). */

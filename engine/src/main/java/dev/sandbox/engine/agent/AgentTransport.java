@@ -6,6 +6,9 @@ import dev.sandbox.engine.agent.AgentMessage.Request;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The byte channel to the agent: writes request frames (one at a time, from any thread) and runs the reader
@@ -24,10 +27,19 @@ final class AgentTransport {
     }
 
     private final ByteChannel channel;
-    private final Object writeLock = new Object();
+    /** Held for a whole frame, so frames never interleave and a suspend finds the stream between two. */
+    private final ReentrantLock writeLock = new ReentrantLock();
     private final Sink sink;
     private volatile AgentException closedBy;
     private Thread reader;
+    /** Bytes the reader took from the channel, and where the frame it reads now began. */
+    private volatile long bytesRead;
+    private volatile long frameStart;
+    /** Set by {@link #suspend}: the reader's next failure is its being sent away, not a broken connection. */
+    private volatile boolean suspending;
+    /** A frame went out only in part (a write failed in the middle): the stream is no longer whole. */
+    private volatile boolean brokenFrame;
+    private volatile boolean readerStoppedClean;
 
     AgentTransport(ByteChannel channel, Sink sink) {
         this.channel = channel;
@@ -36,6 +48,10 @@ final class AgentTransport {
 
     void start() {
         reader = Thread.ofPlatform().daemon().name("agent-reader").start(this::readLoop);
+    }
+
+    boolean isSuspended() {
+        return suspending;
     }
 
     /** Why the connection is closed, or null while it is open. */
@@ -53,12 +69,19 @@ final class AgentTransport {
         if (closed != null) {
             throw new AgentException(closed.kind(), "connection closed: " + closed.getMessage(), closed);
         }
-        synchronized (writeLock) {
+        writeLock.lock();
+        try {
+            closed = closedBy; // a suspend may have taken the stream while this waited for the lock
+            if (closed != null) {
+                throw new AgentException(closed.kind(), "connection closed: " + closed.getMessage(), closed);
+            }
+            int size = frame.remaining();
             try {
                 while (frame.hasRemaining()) {
                     channel.write(frame);
                 }
             } catch (IOException e) {
+                brokenFrame |= frame.remaining() != size;
                 AgentException why = closedBy;
                 if (why != null) { // the reader closed the channel under us: its reason is the real one
                     throw new AgentException(why.kind(), "connection closed: " + why.getMessage(), e);
@@ -67,7 +90,57 @@ final class AgentTransport {
                 shutdown(ex);
                 throw ex;
             }
+        } finally {
+            writeLock.unlock();
         }
+    }
+
+    /**
+     * Lets go of the channel without closing it: no frame goes out after the one being written (waited for up to
+     * {@code timeout}), {@code wakeReader} sends the blocked reader away, and the sink hears {@code why}. Returns
+     * whether the stream is whole, i.e. the reader stopped between two frames and no frame went out in part: only
+     * then can another client take it up. If not, the channel is closed as by {@link #shutdown}.
+     */
+    boolean suspend(AgentException why, Duration timeout, Runnable wakeReader) {
+        synchronized (this) {
+            if (closedBy != null) {
+                return false;
+            }
+            suspending = true;
+        }
+        boolean writerDone;
+        try {
+            writerDone = writeLock.tryLock(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            writerDone = false;
+        }
+        synchronized (this) {
+            closedBy = why;
+        }
+        if (writerDone) {
+            writeLock.unlock();
+        }
+        wakeReader.run();
+        boolean readerDone = false;
+        if (reader != null) {
+            try {
+                reader.join(timeout.toMillis() + 1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            readerDone = !reader.isAlive();
+        }
+        boolean whole = writerDone && readerDone && readerStoppedClean && !brokenFrame;
+        if (!whole) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+        sink.closed(why);
+        return whole;
     }
 
     /** Closes the channel (first reason wins) and tells the sink. */
@@ -99,9 +172,11 @@ final class AgentTransport {
 
     private void readLoop() {
         AgentException why;
+        ByteChannel counted = new Counted();
         try {
             for (;;) {
-                AgentCodec.Frame f = AgentCodec.read(channel);
+                frameStart = bytesRead;
+                AgentCodec.Frame f = AgentCodec.read(counted);
                 if (f == null) {
                     why = new AgentException(Kind.CLOSED, "agent closed the connection");
                     break;
@@ -118,9 +193,43 @@ final class AgentTransport {
         } catch (AgentException e) {
             why = e;
         } catch (IOException e) {
+            if (suspending) { // sent away by suspend: it reports to the sink and keeps the channel open
+                readerStoppedClean = bytesRead == frameStart;
+                return;
+            }
             why = new AgentException(closedBy != null ? closedBy.kind() : Kind.IO,
                     "read from agent: " + e.getMessage(), e);
         }
+        if (suspending) {
+            return; // the stream ended or broke while being let go: suspend finds the reader not clean
+        }
         shutdown(why);
+    }
+
+    /** The channel, counting what the reader takes from it. */
+    private final class Counted implements ByteChannel {
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            int n = channel.read(dst);
+            if (n > 0) {
+                bytesRead += n;
+            }
+            return n;
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            return channel.write(src);
+        }
+
+        @Override
+        public boolean isOpen() {
+            return channel.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
     }
 }

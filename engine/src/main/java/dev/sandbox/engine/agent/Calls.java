@@ -23,9 +23,42 @@ final class Calls implements AgentTransport.Sink {
     private final Map<Integer, Call<?>> calls = new ConcurrentHashMap<>();
     private final AtomicInteger nextId = new AtomicInteger(1);
     private final AgentTransport transport;
+    /** Set when the client lets go of the connection: new calls fail with it. */
+    private volatile AgentException refusing;
 
     Calls(ByteChannel channel) {
+        this(channel, 1);
+    }
+
+    /** Request ids start at {@code firstId}: a client taking up a kept connection goes on after the last one's. */
+    Calls(ByteChannel channel, int firstId) {
         this.transport = new AgentTransport(channel, this);
+        this.nextId.set(firstId);
+    }
+
+    /** The id the next call would get. */
+    int nextId() {
+        return nextId.get();
+    }
+
+    /** Starts the reader for a connection whose handshake an earlier client did. */
+    void startReader() {
+        transport.start();
+    }
+
+    /**
+     * Refuses new calls with {@code why}, then fails those in flight with it and asks the agent to cancel them:
+     * their late frames, if any, are ignored by whoever reads the stream next (their ids are never reused).
+     */
+    void refuseAndCancel(AgentException why) {
+        refusing = why;
+        for (Integer id : calls.keySet()) {
+            Call<?> c = calls.get(id);
+            if (c != null && id != 0) {
+                c.future.completeExceptionally(why);
+                abandon(id);
+            }
+        }
     }
 
     AgentTransport transport() {
@@ -53,6 +86,11 @@ final class Calls implements AgentTransport.Sink {
         do {
             id = nextId.getAndIncrement();
         } while (id == 0 || calls.putIfAbsent(id, call) != null);
+        AgentException refused = refusing; // read after registering: refuseAndCancel sees the call or we see this
+        if (refused != null) {
+            calls.remove(id);
+            throw new AgentException(refused.kind(), refused.getMessage(), refused);
+        }
         try {
             transport.send(id, m);
         } catch (AgentException e) {

@@ -145,7 +145,7 @@ public final class Microvm implements AutoCloseable {
                 .map(v -> VcpuSnapshot.capture(v.pausedFd(), Cpuid.forVcpu(supportedCpuid, v.id(), vcpus.size()),
                         msrs, xcrs)).toList();
         return new MicrovmSnapshot(vm.memorySize(), memoryBase, vmState, states, serial.state(),
-                transports.stream().map(MmioTransport::state).toList(), console.tail(), null);
+                transports.stream().map(MmioTransport::state).toList(), console.tail(), null, vsock.state(), null);
     }
 
     private void stopDeviceThreads(List<Exception> failures) {

@@ -27,6 +27,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
@@ -52,6 +53,8 @@ final class Snapshots {
     static final long MAX_STATE = 16L << 20;
     static final Duration SYNC_TIMEOUT = Duration.ofSeconds(10);
     static final Duration RESET_TIMEOUT = Duration.ofSeconds(30);
+    /** How long a pause waits for a request frame being written before it gives up keeping the connection. */
+    static final Duration SUSPEND_TIMEOUT = Duration.ofSeconds(2);
 
     /** What a pause left on disk, and where its time went (for the log). */
     record Saved(long stateBytes, long memoryDataBytes, long memorySize, String steps) {
@@ -93,8 +96,9 @@ final class Snapshots {
     }
 
     /**
-     * A pause whose snapshot could not be written: the VM runs again with a new agent connection ({@code revived},
-     * null if even that failed and the VM is gone) and the files this attempt wrote are removed.
+     * A pause whose snapshot could not be written: the VM runs again with its agent connection taken up again (or a
+     * new one) ({@code revived}, null if even that failed and the VM is gone) and the files this attempt wrote are
+     * removed.
      */
     static final class SaveFailed extends RuntimeException {
         final transient KvmSandbox.Live revived;
@@ -106,8 +110,8 @@ final class Snapshots {
     }
 
     /**
-     * Flushes the guest's file systems, drops the agent connection, parks the vCPUs, writes state and RAM, then
-     * frees the VM. If the files cannot be written (disk full, I/O error) the VM runs on: {@link SaveFailed}. The
+     * Flushes the guest's file systems, lets go of the agent connection (kept in the snapshot, see
+     * {@link AgentClient#suspend}; calls in flight fail), parks the vCPUs, writes state and RAM, then frees the VM. If the files cannot be written (disk full, I/O error) the VM runs on: {@link SaveFailed}. The
      * manifest names the sandbox's network slot, if it has one, which stays reserved while it is paused.
      */
     Saved save(SandboxSpec spec, KvmSandbox.Live live, OptionalInt netSlot) {
@@ -130,12 +134,15 @@ final class Snapshots {
         } catch (RuntimeException e) {
             // a guest that cannot sync still pauses: memory holds everything, the page cache included
         }
-        live.agent().close();
-        steps.done("sync");
         Microvm vm = live.vm();
+        // The connection stays open in the device and goes into the snapshot with the session: a restore takes it
+        // up without a transport reset or a reconnect. If it cannot be left whole, it is closed, as before.
+        AgentClient.Session session = live.agent().suspend(SUSPEND_TIMEOUT, vm.vsock()::detachHostChannels)
+                .orElse(null);
+        steps.done(session != null ? "sync" : "sync (connection closed)");
         vm.pause();
         steps.done("vcpus");
-        MicrovmSnapshot state = vm.snapshot(savedMsrs, xsave, supportedCpuid);
+        MicrovmSnapshot state = vm.snapshot(savedMsrs, xsave, supportedCpuid).withAgent(session);
         steps.done("state");
         OverlayDisk disk = vm.disk().orElse(null);
         List<Path> written = new ArrayList<>();
@@ -177,16 +184,16 @@ final class Snapshots {
             }
         } catch (IOException | RuntimeException e) {
             throw new SaveFailed("writing the snapshot to " + target + " failed: " + e.getMessage()
-                    + "; the sandbox goes on running", e, revive(target, live, written, createdDir, e));
+                    + "; the sandbox goes on running", e, revive(target, live, session, written, createdDir, e));
         }
         vm.close();
         steps.done("free");
         return new Saved(payload.length, dataBytes, memorySize, steps.toString());
     }
 
-    /** After a failed save: removes what it wrote, runs the VM again and reconnects to its agent. */
-    private KvmSandbox.Live revive(Path target, KvmSandbox.Live live, List<Path> written, boolean createdDir,
-                                   Exception cause) {
+    /** After a failed save: removes what it wrote, runs the VM again and takes up (or reconnects) its agent. */
+    private KvmSandbox.Live revive(Path target, KvmSandbox.Live live, AgentClient.Session session,
+                                   List<Path> written, boolean createdDir, Exception cause) {
         for (Path f : written) {
             try {
                 Files.deleteIfExists(f);
@@ -204,8 +211,11 @@ final class Snapshots {
         Microvm vm = live.vm();
         try {
             vm.revive();
-            AgentClient agent = AgentConnector.connect(vm, System.nanoTime() + agentTimeout.toNanos(),
-                    AgentClient.DEFAULT_TIMEOUT);
+            AgentClient agent = session != null ? takeUp(vm, session).orElse(null) : null;
+            if (agent == null) {
+                agent = AgentConnector.connect(vm, System.nanoTime() + agentTimeout.toNanos(),
+                        AgentClient.DEFAULT_TIMEOUT);
+            }
             LOG.log(System.Logger.Level.WARNING, "{0}: the snapshot could not be written ({1}); running again",
                     vm.name(), cause.toString());
             return new KvmSandbox.Live(vm, agent);
@@ -318,15 +328,20 @@ final class Snapshots {
         try {
             vm.start();
             vm.transports().forEach(MmioTransport::kickQueues); // as Firecracker does on resume
-            vm.vsock().sendTransportReset();
-            if (!vm.vsock().awaitTransportResetHandled(RESET_TIMEOUT)) {
-                LOG.log(System.Logger.Level.WARNING, "{0}: the guest did not acknowledge the vsock transport reset"
-                        + " in {1}; connecting anyway", spec.id(), RESET_TIMEOUT);
+            AgentClient agent = state.agent() != null ? takeUp(vm, state.agent()).orElse(null) : null;
+            if (agent != null) {
+                steps.done("agent kept");
+            } else { // a snapshot that kept no connection: the guest's sockets are stale, reset and connect anew
+                vm.vsock().sendTransportReset();
+                if (!vm.vsock().awaitTransportResetHandled(RESET_TIMEOUT)) {
+                    LOG.log(System.Logger.Level.WARNING, "{0}: the guest did not acknowledge the vsock transport"
+                            + " reset in {1}; connecting anyway", spec.id(), RESET_TIMEOUT);
+                }
+                steps.done("reset");
+                agent = AgentConnector.connect(vm, System.nanoTime() + agentTimeout.toNanos(),
+                        AgentClient.DEFAULT_TIMEOUT);
+                steps.done("agent");
             }
-            steps.done("reset");
-            AgentClient agent = AgentConnector.connect(vm, System.nanoTime() + agentTimeout.toNanos(),
-                    AgentClient.DEFAULT_TIMEOUT);
-            steps.done("agent");
             KvmSandbox.Live live = new KvmSandbox.Live(vm, agent);
             if (agent.protocolVersion() >= AgentCodec.IDENTITY_VERSION) {
                 identify(agent, clone ? spec.id() : "");
@@ -353,6 +368,18 @@ final class Snapshots {
             }
             throw new EngineException(EngineException.Kind.VM_FAILED, "the agent of " + spec.id()
                     + " did not come back after restoring: " + e.getMessage(), e);
+        }
+    }
+
+    /** The agent's kept connection taken up as {@code session} says; empty if the device has no such stream. */
+    private static Optional<AgentClient> takeUp(Microvm vm, AgentClient.Session session) {
+        try {
+            return Optional.of(AgentClient.resume(vm.vsock().reattach(AgentCodec.VSOCK_PORT),
+                    AgentClient.DEFAULT_TIMEOUT, session));
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: the kept agent connection cannot be taken up ({1});"
+                    + " connecting anew", vm.name(), e.getMessage());
+            return Optional.empty();
         }
     }
 

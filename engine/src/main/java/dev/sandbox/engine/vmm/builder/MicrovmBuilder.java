@@ -65,9 +65,9 @@ public final class MicrovmBuilder {
     public static final MacAddress GUEST_MAC = MacAddress.parse(GuestNetLayout.GUEST_MAC);
     /**
      * The device set a VM is built with; part of a template's key, so templates made with another set are made
-     * again. 2: virtio-net in slot 2.
+     * again. 2: virtio-net in slot 2. 3: the agent's vsock connection is kept in the snapshot (clones take it up).
      */
-    public static final int MACHINE_VERSION = 2;
+    public static final int MACHINE_VERSION = 3;
     static final int VSOCK_SLOT = 0;
     static final int RNG_SLOT = 1;
     static final int NET_SLOT = 2;
@@ -125,7 +125,8 @@ public final class MicrovmBuilder {
 
     /**
      * Builds the same machine as {@link #build} with RAM mapped copy-on-write from the snapshot's memory file and
-     * every piece of state put back; ready to start. After starting, the caller sends the vsock transport reset.
+     * every piece of state put back; ready to start. After starting, the caller takes up the agent's kept vsock
+     * connection, or, for a snapshot that kept none, sends the vsock transport reset.
      * A state KVM or a device refuses fails the restore, releasing everything.
      */
     public static Microvm restore(Kvm kvm, RestoreRequest request) {
@@ -146,6 +147,9 @@ public final class MicrovmBuilder {
             devices.serial().restore(state.serial());
             for (int i = 0; i < transports; i++) {
                 devices.transports().get(i).restore(state.transports().get(i));
+            }
+            if (state.agent() != null) { // connections are only worth keeping with the session that uses them
+                microvm.vsock().restore(state.vsock());
             }
             devices.startThreads();
             state.vm().restore(vm.fd());

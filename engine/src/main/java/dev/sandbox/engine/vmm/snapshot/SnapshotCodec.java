@@ -6,6 +6,9 @@ import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
 import dev.sandbox.engine.vmm.devices.virtio.Queue;
 import dev.sandbox.engine.vmm.devices.virtio.blk.DiskState;
 import dev.sandbox.engine.vmm.devices.virtio.blk.DiskStateCodec;
+import dev.sandbox.engine.agent.AgentClient;
+import dev.sandbox.engine.vmm.devices.virtio.vsock.VsockState;
+import dev.sandbox.engine.vmm.devices.virtio.vsock.VsockStateCodec;
 import dev.sandbox.engine.vmm.vstate.VcpuSnapshot;
 import dev.sandbox.engine.vmm.vstate.VmSnapshot;
 import dev.sandbox.ffi.kvm.DebugRegs;
@@ -40,6 +43,7 @@ public final class SnapshotCodec {
     static final int MAX_CONSOLE = 1 << 20;
     static final int MAX_PATH = 4096;
     static final int MAX_NAME = 255;
+    static final String AGENT = "agent";
     /** Deltas live in the snapshot's own folder: a plain name, never a path. */
     public static final Pattern DELTA_NAME = Pattern.compile("delta-[0-9a-f]{1,32}");
 
@@ -89,8 +93,17 @@ public final class SnapshotCodec {
             }
         }
         w.section("console").string(s.consoleTail());
-        if (s.disk() != null) { // optional and last, so snapshots without a disk read as before
+        // Optional sections last, each tagged, so snapshots without them read as before.
+        if (s.disk() != null) {
             DiskStateCodec.encode(s.disk(), w);
+        }
+        if (s.vsock() != null) {
+            VsockStateCodec.encode(s.vsock(), w);
+        }
+        if (s.agent() != null) {
+            AgentClient.Session a = s.agent();
+            w.section(AGENT).i32(a.version()).string(a.agentVersion()).i32(a.maxPayload()).i32(a.flags())
+                    .i32(a.nextId());
         }
         return w.toByteArray();
     }
@@ -137,11 +150,29 @@ public final class SnapshotCodec {
             r.expectSection("console");
             String console = r.string(MAX_CONSOLE);
             DiskState disk = null;
-            if (!r.atEnd()) {
-                disk = DiskStateCodec.decode(r);
+            VsockState vsock = null;
+            AgentClient.Session agent = null;
+            while (!r.atEnd()) {
+                String tag = r.peekSection();
+                if (tag.equals("disk") && disk == null) {
+                    disk = DiskStateCodec.decode(r);
+                } else if (tag.equals(VsockStateCodec.SECTION) && vsock == null) {
+                    vsock = VsockStateCodec.decode(r);
+                } else if (tag.equals(AGENT) && agent == null) {
+                    r.expectSection(AGENT);
+                    try {
+                        agent = new AgentClient.Session(r.i32(), r.string(MAX_NAME), r.i32(), r.i32(), r.i32());
+                    } catch (IllegalArgumentException e) {
+                        throw new SnapshotFormatException("invalid agent session: " + e.getMessage());
+                    }
+                } else {
+                    throw new SnapshotFormatException("unknown or repeated optional section '" + tag + "'");
+                }
             }
-            r.expectEnd();
-            return new MicrovmSnapshot(memoryBytes, memory, vm, vcpus, serial, states, console, disk);
+            if (agent != null && vsock == null) {
+                throw new SnapshotFormatException("an agent session without the vsock connection it runs on");
+            }
+            return new MicrovmSnapshot(memoryBytes, memory, vm, vcpus, serial, states, console, disk, vsock, agent);
         } catch (IllegalArgumentException e) {
             throw new SnapshotFormatException("invalid snapshot state: " + e.getMessage());
         }

@@ -92,12 +92,22 @@ public final class StateReader {
         return v;
     }
 
-    /** Refuses bytes left over: a payload longer than what was read is not the state we think it is. */
+    /** The tag of the section that follows, without reading past it (for optional sections in any order). */
+    public String peekSection() {
+        int at = in.position();
+        try {
+            return string(MAX_TAG);
+        } finally {
+            in.position(at);
+        }
+    }
+
     /** Whether every byte was read: what follows is optional. */
     public boolean atEnd() {
         return !in.hasRemaining();
     }
 
+    /** Refuses bytes left over: a payload longer than what was read is not the state we think it is. */
     public void expectEnd() {
         if (in.hasRemaining()) {
             throw new SnapshotFormatException(in.remaining() + " trailing bytes after the state at offset "

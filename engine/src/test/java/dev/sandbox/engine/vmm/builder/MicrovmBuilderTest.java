@@ -59,7 +59,7 @@ class MicrovmBuilderTest {
         MicrovmSnapshot s = SnapshotCodecTest.sample();
         List<MmioTransport.State> states = Collections.nCopies(count, s.transports().getFirst());
         return new MicrovmSnapshot(s.memoryBytes(), s.memory(), s.vm(), s.vcpus(), s.serial(), states,
-                s.consoleTail(), null);
+                s.consoleTail(), null, null, null);
     }
 
     private static MicrovmBuilder.RestoreRequest request(MicrovmSnapshot snapshot, NetBackend backend) {

@@ -50,7 +50,7 @@ public class SnapshotCodecTest {
                 List.of(new Queue.State(256, true, 0x1000, 0x2000, 0x3000, 7, 7)));
         return new MicrovmSnapshot(128L << 20, new MemoryImage(Path.of("/data/.templates/t/memory"), 128L << 20,
                 1700000000000L, "delta-ab12", 3, 0xdeadbeefL), vm, List.of(vcpu), serial,
-                List.of(transport, transport), "console tail\n", null);
+                List.of(transport, transport), "console tail\n", null, null, null);
     }
 
     @Test
@@ -83,7 +83,7 @@ public class SnapshotCodecTest {
         List<MmioTransport.State> transports = List.of(transport(3, 0x10_0000), transport(1, 0x20_0000),
                 transport(2, 0x30_0000));
         return new MicrovmSnapshot(s.memoryBytes(), s.memory(), s.vm(), s.vcpus(), s.serial(), transports,
-                s.consoleTail(), null);
+                s.consoleTail(), null, null, null);
     }
 
     private static MmioTransport.State transport(int queues, long base) {

@@ -62,6 +62,15 @@ final class ByteRing {
         return out.array();
     }
 
+    /** A copy of every byte held, leaving them in place. */
+    byte[] peekAll() {
+        byte[] out = new byte[size];
+        int first = Math.min(size, data.length - head);
+        System.arraycopy(data, head, out, 0, first);
+        System.arraycopy(data, 0, out, first, size - first);
+        return out;
+    }
+
     private void ensureStorage(int needed) {
         if (needed <= data.length) {
             return;

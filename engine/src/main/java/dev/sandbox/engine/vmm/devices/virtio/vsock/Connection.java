@@ -30,6 +30,8 @@ final class Connection {
     boolean peerSendShutdown;
     boolean peerReceiveShutdown;
     boolean hostClosed;
+    /** The host let go of it without closing (to keep it through a snapshot): host calls fail, the stream stays. */
+    boolean detached;
     /** Ended abnormally: refused, reset by the guest, a protocol error, or a device reset. */
     boolean reset;
 
@@ -99,13 +101,36 @@ final class Connection {
         return null;
     }
 
+    VsockState.Stream save() {
+        return new VsockState.Stream(hostPort, guestPort, acceptedCount, peerBufAlloc, peerFwdCount, receivedCount,
+                forwardedCount, advertisedFwdCount, peerSendShutdown, peerReceiveShutdown, creditUpdatePending,
+                toGuest.peekAll(), fromGuest.peekAll());
+    }
+
+    static Connection restore(VsockState.Stream s, int toGuestCapacity) {
+        Connection c = new Connection(s.hostPort(), s.guestPort(), Math.max(toGuestCapacity, s.toGuest().length));
+        c.state = State.ESTABLISHED;
+        c.acceptedCount = s.acceptedCount();
+        c.peerBufAlloc = s.peerBufAlloc();
+        c.peerFwdCount = s.peerFwdCount();
+        c.receivedCount = s.receivedCount();
+        c.forwardedCount = s.forwardedCount();
+        c.advertisedFwdCount = s.advertisedFwdCount();
+        c.peerSendShutdown = s.peerSendShutdown();
+        c.peerReceiveShutdown = s.peerReceiveShutdown();
+        c.creditUpdatePending = s.creditUpdatePending();
+        c.toGuest.put(s.toGuest());
+        c.fromGuest.put(s.fromGuest());
+        return c;
+    }
+
     String describe() {
         return ("host port %d <-> guest port %d %s: to guest %d buffered, %d accepted, peer buf %d fwd %d, credit %d;"
                 + " from guest %d buffered, %d received, %d forwarded, %d advertised; pending rst %b request %b"
-                + " credit %b shutdown %d, queued %b, reset %b, host closed %b").formatted(hostPort, guestPort, state,
+                + " credit %b shutdown %d, queued %b, reset %b, host closed %b, detached %b").formatted(hostPort, guestPort, state,
                 toGuest.size(), acceptedCount, peerBufAlloc, peerFwdCount, hostCredit(), fromGuest.size(),
                 receivedCount, forwardedCount, advertisedFwdCount, rstPending, requestPending, creditUpdatePending,
-                shutdownPending, queuedForRx, reset, hostClosed);
+                shutdownPending, queuedForRx, reset, hostClosed, detached);
     }
 
     private Packet control(long guestCid, int op, int flags) {

@@ -11,18 +11,9 @@ import dev.sandbox.engine.vmm.memory.GuestMemory;
 import dev.sandbox.engine.vmm.memory.GuestMemoryException;
 
 import java.io.IOException;
-import java.io.InterruptedIOException;
-import java.net.ConnectException;
-import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.nio.channels.AsynchronousCloseException;
-import java.nio.channels.ClosedByInterruptException;
-import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -31,6 +22,11 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The virtio-vsock device (id 19): queues RX 0, TX 1, event 2; configuration space {@code le64 guest_cid}.
+ *
+ * <p>Split by job, as Firecracker's vsock: this class is the device and its queues; {@link VsockMuxer} is the
+ * connection table that routes packets, {@link Connection} one connection's state machine, {@link HostChannels}
+ * the host's blocking end of each ({@link VsockChannel}), {@link VsockState} what a snapshot keeps, and
+ * {@link VsockMetrics} the counters.
  *
  * <p>Threads: one lock guards all state. The TX queue is processed on whichever thread delivers its notification
  * (a vCPU's MMIO exit, later an ioeventfd loop). Host channels run on their callers' threads and block on the lock's
@@ -60,10 +56,9 @@ public final class VirtioVsock implements VirtioDevice {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final AtomicBoolean rxScheduled = new AtomicBoolean();
-    private final Map<Long, Connection> connections = new HashMap<>();
-    private final ArrayDeque<Connection> rxReady = new ArrayDeque<>();
-    private final ArrayDeque<VsockHeader> replies = new ArrayDeque<>();
-    private int nextHostPort;
+    private final VsockMetrics metrics = new VsockMetrics();
+    private final VsockMuxer muxer;
+    private final HostChannels host;
     private GuestMemory memory;
     private List<Queue> queues;
     private VirtioInterrupt interrupt;
@@ -84,7 +79,8 @@ public final class VirtioVsock implements VirtioDevice {
     /**
      * @param firstHostPort where host-side ports start. A VM restored from a snapshot must not reuse the ports of
      *                      its earlier life: the guest may still send stale packets for those connections, which
-     *                      would hit a new connection with the same ports (see MicrovmBuilder).
+     *                      would hit a new connection with the same ports (see MicrovmBuilder). A restored
+     *                      {@link VsockState} carries on from where its ports stood instead.
      */
     public VirtioVsock(long guestCid, Executor worker, int firstHostPort) {
         if (guestCid < 3 || guestCid > 0xffff_ffffL) {
@@ -95,11 +91,16 @@ public final class VirtioVsock implements VirtioDevice {
         }
         this.guestCid = guestCid;
         this.worker = worker;
-        this.nextHostPort = firstHostPort;
+        this.muxer = new VsockMuxer(guestCid, firstHostPort, this::scheduleRx, metrics);
+        this.host = new HostChannels(lock, changed, muxer, this::active);
     }
 
     public long guestCid() {
         return guestCid;
+    }
+
+    public VsockMetrics metrics() {
+        return metrics;
     }
 
     @Override
@@ -178,7 +179,8 @@ public final class VirtioVsock implements VirtioDevice {
     public void reset() {
         lock.lock();
         try {
-            dropConnections();
+            muxer.dropAll();
+            changed.signalAll();
             memory = null;
             queues = null;
             interrupt = null;
@@ -193,46 +195,17 @@ public final class VirtioVsock implements VirtioDevice {
     /**
      * Opens a stream to {@code guestPort}: sends REQUEST and waits for the guest's RESPONSE.
      *
-     * @throws ConnectException       the guest answered RST (nothing listens on the port)
-     * @throws SocketTimeoutException no answer within {@code timeout}
-     * @throws IOException            the device is not active, or was reset meanwhile
+     * @throws java.net.ConnectException       the guest answered RST (nothing listens on the port)
+     * @throws java.net.SocketTimeoutException no answer within {@code timeout}
+     * @throws IOException                     the device is not active, or was reset meanwhile
      */
     public VsockChannel connect(int guestPort, Duration timeout) throws IOException {
-        lock.lock();
-        try {
-            if (!active()) {
-                throw new IOException("vsock device is not active");
-            }
-            Connection connection = new Connection(allocateHostPort(guestPort), guestPort, TO_GUEST_BUFFER);
-            connections.put(key(connection.hostPort, guestPort), connection);
-            connection.requestPending = true;
-            queueForRx(connection);
-            long nanos = timeout.toNanos();
-            while (connection.state == Connection.State.CONNECTING) {
-                if (nanos <= 0) {
-                    terminate(connection, true);
-                    throw new SocketTimeoutException("guest vsock port " + guestPort + " did not answer in " + timeout);
-                }
-                try {
-                    nanos = changed.awaitNanos(nanos);
-                } catch (InterruptedException e) {
-                    terminate(connection, true);
-                    Thread.currentThread().interrupt();
-                    throw new InterruptedIOException("interrupted connecting to guest vsock port " + guestPort);
-                }
-            }
-            if (connection.reset) {
-                throw new ConnectException("guest refused vsock port " + guestPort);
-            }
-            return new VsockChannel(this, connection);
-        } finally {
-            lock.unlock();
-        }
+        return host.connect(this, guestPort, timeout);
     }
 
     /**
-     * Tells the driver that every connection is gone (VIRTIO_VSOCK_EVENT_TRANSPORT_RESET), as after a snapshot
-     * restore; host channels of the old connections fail.
+     * Tells the driver that every connection is gone (VIRTIO_VSOCK_EVENT_TRANSPORT_RESET), as after a restore from
+     * a snapshot that kept no connections; host channels of the old connections fail.
      */
     public void sendTransportReset() {
         lock.lock();
@@ -240,8 +213,10 @@ public final class VirtioVsock implements VirtioDevice {
             if (!active()) {
                 return;
             }
-            dropConnections();
+            muxer.dropAll();
+            changed.signalAll();
             eventPending = true;
+            metrics.transportResets.increment();
             deliverTransportReset();
         } catch (VirtqueueException | GuestMemoryException e) {
             fail(e);
@@ -271,98 +246,93 @@ public final class VirtioVsock implements VirtioDevice {
         }
     }
 
-    int read(Connection connection, ByteBuffer destination) throws IOException {
+    /**
+     * Sends every host channel's blocked and later calls away with {@link ChannelDetachedException}, leaving the
+     * connections open and their state as it is: the host lets go of them before a snapshot keeps them.
+     */
+    public void detachHostChannels() {
         lock.lock();
         try {
-            if (!destination.hasRemaining()) {
-                return 0;
-            }
-            boolean waited = false;
-            while (true) {
-                if (connection.hostClosed) {
-                    throw waited ? new AsynchronousCloseException() : new ClosedChannelException();
-                }
-                if (!connection.fromGuest.isEmpty()) {
-                    int n = connection.fromGuest.take(destination);
-                    connection.forwardedCount += n;
-                    if (connection.state == Connection.State.ESTABLISHED && connection.creditUpdateNeeded()) {
-                        connection.creditUpdatePending = true;
-                        queueForRx(connection);
-                    }
-                    return n;
-                }
-                if (connection.peerSendShutdown) {
-                    return -1;
-                }
-                if (connection.reset) {
-                    throw new IOException("vsock connection to guest port " + connection.guestPort + " was reset");
-                }
-                awaitChange(connection);
-                waited = true;
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    int write(Connection connection, ByteBuffer source) throws IOException {
-        lock.lock();
-        try {
-            int written = 0;
-            boolean waited = false;
-            while (source.hasRemaining()) {
-                if (connection.hostClosed) {
-                    throw waited ? new AsynchronousCloseException() : new ClosedChannelException();
-                }
-                if (connection.reset || connection.peerReceiveShutdown || connection.state != Connection.State.ESTABLISHED) {
-                    throw new IOException("guest vsock port " + connection.guestPort + " no longer receives");
-                }
-                int n = Math.min(source.remaining(), connection.hostCredit());
-                if (n == 0) {
-                    awaitChange(connection);
-                    waited = true;
-                    continue;
-                }
-                connection.toGuest.put(source, n);
-                connection.acceptedCount += n;
-                written += n;
-                queueForRx(connection);
-            }
-            return written;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    boolean isOpen(Connection connection) {
-        lock.lock();
-        try {
-            return !connection.hostClosed;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Closes the host end: SHUTDOWN after the data still queued, or RST if the guest already shut down both ways. */
-    void close(Connection connection) {
-        lock.lock();
-        try {
-            if (connection.hostClosed) {
-                return;
-            }
-            connection.hostClosed = true;
-            if (connection.state == Connection.State.ESTABLISHED) {
-                if (connection.peerSendShutdown && connection.peerReceiveShutdown) {
-                    terminate(connection, true);
-                } else {
-                    connection.shutdownPending = VsockHeader.SHUTDOWN_RCV | VsockHeader.SHUTDOWN_SEND;
-                    queueForRx(connection);
-                }
-            }
+            muxer.detachAll();
             changed.signalAll();
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * The host end of the open stream between {@code hostPort} and {@code guestPort}, taken up again: after a
+     * restore that kept it, or after {@link #detachHostChannels} on a VM that runs on.
+     *
+     * @throws IOException there is no such open stream
+     */
+    public VsockChannel reattach(int hostPort, int guestPort) throws IOException {
+        lock.lock();
+        try {
+            Connection connection = muxer.reattach(hostPort, guestPort);
+            if (connection == null || !active()) {
+                throw new IOException("no open vsock stream between host port %d and guest port %d"
+                        .formatted(hostPort, guestPort));
+            }
+            metrics.reattached.increment();
+            return new VsockChannel(this, connection);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@link #reattach(int, int)} for the one open stream to {@code guestPort}; none, or two, is an IOException. */
+    public VsockChannel reattach(int guestPort) throws IOException {
+        lock.lock();
+        try {
+            Connection connection = active() ? muxer.reattach(guestPort) : null;
+            if (connection == null) {
+                throw new IOException("no single open vsock stream to guest port " + guestPort);
+            }
+            metrics.reattached.increment();
+            return new VsockChannel(this, connection);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The connections a snapshot keeps; taken with the VM paused and the device threads stopped. */
+    public VsockState state() {
+        lock.lock();
+        try {
+            return muxer.save();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Puts saved connections back, after the transport's restore activated the device and before the vCPUs run;
+     * their packets for the guest go out with the first queue kick.
+     */
+    public void restore(VsockState state) {
+        lock.lock();
+        try {
+            muxer.restore(state);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    int read(Connection connection, ByteBuffer destination) throws IOException {
+        return host.read(connection, destination);
+    }
+
+    int write(Connection connection, ByteBuffer source) throws IOException {
+        return host.write(connection, source);
+    }
+
+    boolean isOpen(Connection connection) {
+        return host.isOpen(connection);
+    }
+
+    void close(Connection connection) {
+        host.close(connection);
     }
 
     private boolean active() {
@@ -389,99 +359,19 @@ public final class VirtioVsock implements VirtioDevice {
         }
         byte[] headerBytes = new byte[VsockHeader.SIZE];
         chain.read(memory, 0, headerBytes, 0, VsockHeader.SIZE);
-        VsockHeader header = VsockHeader.decode(headerBytes);
-        if (header.srcCid() != guestCid || header.dstCid() != HOST_CID) {
-            return;
-        }
-        Connection connection = connections.get(key(header.dstPort(), header.srcPort()));
-        long length = Integer.toUnsignedLong(header.len());
-        boolean badLength = length > MAX_PAYLOAD || length > chain.readableLength() - VsockHeader.SIZE;
-        if (connection == null || connection.state == Connection.State.CLOSED) {
-            if (connection == null && header.op() != VsockHeader.OP_RST) {
-                replyRst(header);
-            }
-            return;
-        }
-        if (badLength || header.type() != VsockHeader.TYPE_STREAM) {
-            terminate(connection, true);
-            return;
-        }
-        connection.peerBufAlloc = header.bufAlloc();
-        connection.peerFwdCount = header.fwdCnt();
-        switch (header.op()) {
-            case VsockHeader.OP_RESPONSE -> {
-                if (connection.state != Connection.State.CONNECTING) {
-                    terminate(connection, true);
-                } else {
-                    connection.state = Connection.State.ESTABLISHED;
-                }
-            }
-            case VsockHeader.OP_RW -> receiveData(connection, chain, (int) length);
-            case VsockHeader.OP_CREDIT_UPDATE -> { // the credit fields were taken above
-            }
-            case VsockHeader.OP_CREDIT_REQUEST -> {
-                connection.creditUpdatePending = true;
-                queueForRx(connection);
-            }
-            case VsockHeader.OP_SHUTDOWN -> {
-                connection.peerReceiveShutdown |= (header.flags() & VsockHeader.SHUTDOWN_RCV) != 0;
-                connection.peerSendShutdown |= (header.flags() & VsockHeader.SHUTDOWN_SEND) != 0;
-                if (connection.hostClosed && connection.peerReceiveShutdown && connection.peerSendShutdown) {
-                    terminate(connection, true);
-                }
-            }
-            case VsockHeader.OP_RST -> terminate(connection, false);
-            default -> terminate(connection, true); // REQUEST to an existing port, or an unknown op
-        }
+        muxer.receive(VsockHeader.decode(headerBytes), chain.readableLength() - VsockHeader.SIZE,
+                (into, length) -> chain.read(memory, VsockHeader.SIZE, into, 0, length));
         changed.signalAll();
     }
 
-    private void receiveData(Connection connection, DescriptorChain chain, int length) {
-        if (connection.state != Connection.State.ESTABLISHED || connection.peerSendShutdown
-                || length > connection.fromGuest.free()) {
-            terminate(connection, true); // data outside the connection's life, or beyond the credit we gave
-            return;
-        }
-        byte[] payload = new byte[length];
-        chain.read(memory, VsockHeader.SIZE, payload, 0, length);
-        connection.receivedCount += length;
-        if (connection.hostClosed) {
-            connection.forwardedCount += length; // nobody will read it: consumed
-        } else {
-            connection.fromGuest.put(payload);
-        }
-    }
-
-    private void replyRst(VsockHeader to) {
-        if (replies.size() < MAX_PENDING_REPLIES) {
-            replies.add(new VsockHeader(HOST_CID, to.srcCid(), to.dstPort(), to.srcPort(), 0, VsockHeader.TYPE_STREAM,
-                    VsockHeader.OP_RST, 0, 0, 0));
-        }
-    }
-
-    /** Ends a connection for the host side; with {@code sendRst} the guest is told, and the entry goes once it is. */
-    private void terminate(Connection connection, boolean sendRst) {
-        boolean graceful = connection.hostClosed || connection.peerSendShutdown;
-        connection.reset |= !graceful || connection.state == Connection.State.CONNECTING;
-        connection.state = Connection.State.CLOSED;
-        connection.requestPending = false;
-        connection.shutdownPending = 0;
-        if (sendRst) {
-            connection.rstPending = true;
-            queueForRx(connection);
-        } else {
-            connections.remove(key(connection.hostPort, connection.guestPort));
-        }
-        changed.signalAll();
-    }
-
-    private void queueForRx(Connection connection) {
-        if (!connection.queuedForRx) {
-            connection.queuedForRx = true;
-            rxReady.add(connection);
-        }
-        if (!notifying && rxScheduled.compareAndSet(false, true)) { // a notification ends with RX processing anyway
-            worker.execute(this::processRxLater);
+    /** A packet for the guest is queued: fill RX buffers soon (a notification ends with RX processing anyway). */
+    private void scheduleRx() {
+        if (!notifying && rxScheduled.compareAndSet(false, true)) {
+            try {
+                worker.execute(this::processRxLater);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                rxScheduled.set(false); // the worker is stopped for a snapshot: the next kick sends it
+            }
         }
     }
 
@@ -501,9 +391,11 @@ public final class VirtioVsock implements VirtioDevice {
 
     /** Fills RX buffers with owed packets: replies to unknown connections first, then connections in turn. */
     private void processRx() {
+        // A pass now covers what a scheduled one would: one dropped by a stopped worker must not block the next.
+        rxScheduled.set(false);
         Queue rx = queues.get(RX_QUEUE);
         boolean used = false;
-        while (hasPacketForGuest()) {
+        while (muxer.hasPacketForGuest()) {
             DescriptorChain chain = rx.pop(memory);
             if (chain == null) {
                 break; // resumes when the driver posts buffers
@@ -513,7 +405,7 @@ public final class VirtioVsock implements VirtioDevice {
                         .formatted(chain.writableLength()));
             }
             int maxPayload = (int) Math.min(chain.writableLength() - VsockHeader.SIZE, MAX_PAYLOAD);
-            Connection.Packet packet = nextPacket(maxPayload);
+            Connection.Packet packet = muxer.nextPacket(maxPayload);
             chain.write(memory, 0, packet.header().encode(), 0, VsockHeader.SIZE);
             chain.write(memory, VsockHeader.SIZE, packet.payload(), 0, packet.payload().length);
             rx.addUsed(memory, chain.head(), VsockHeader.SIZE + packet.payload().length);
@@ -523,31 +415,6 @@ public final class VirtioVsock implements VirtioDevice {
             interrupt.usedBuffers();
         }
         changed.signalAll(); // writers may have credit again, and buffered bytes left
-    }
-
-    private boolean hasPacketForGuest() {
-        while (!rxReady.isEmpty() && !rxReady.peek().hasPacketForGuest()) {
-            rxReady.poll().queuedForRx = false;
-        }
-        return !replies.isEmpty() || !rxReady.isEmpty();
-    }
-
-    /** Called after {@link #hasPacketForGuest()} said there is one. */
-    private Connection.Packet nextPacket(int maxPayload) {
-        if (!replies.isEmpty()) {
-            return new Connection.Packet(replies.poll(), new byte[0]);
-        }
-        Connection connection = rxReady.poll();
-        Connection.Packet packet = connection.nextPacket(guestCid, maxPayload);
-        if (packet.header().op() == VsockHeader.OP_RST) {
-            connections.remove(key(connection.hostPort, connection.guestPort));
-        }
-        if (connection.hasPacketForGuest()) {
-            rxReady.add(connection); // round robin between connections
-        } else {
-            connection.queuedForRx = false;
-        }
-        return packet;
     }
 
     private void deliverTransportReset() {
@@ -575,19 +442,9 @@ public final class VirtioVsock implements VirtioDevice {
 
     private void fail(RuntimeException e) {
         failed = true;
-        dropConnections();
-        interrupt.needsReset("virtio-vsock: " + e.getMessage());
-    }
-
-    private void dropConnections() {
-        for (Connection connection : connections.values()) {
-            connection.reset = true;
-            connection.state = Connection.State.CLOSED;
-        }
-        connections.clear();
-        rxReady.clear();
-        replies.clear();
+        muxer.dropAll();
         changed.signalAll();
+        interrupt.needsReset("virtio-vsock: " + e.getMessage());
     }
 
     /** Queues and connections with their counters, for a stall report. */
@@ -606,39 +463,16 @@ public final class VirtioVsock implements VirtioDevice {
                 return s.append("not active\n").toString();
             }
             s.append(failed ? "failed" : "active").append(", rx scheduled ").append(rxScheduled.get())
-                    .append(", rx ready ").append(rxReady.size()).append(", replies ").append(replies.size())
-                    .append('\n');
+                    .append(", rx ready ").append(muxer.rxReadyCount()).append(", replies ")
+                    .append(muxer.replyCount()).append("; ").append(metrics).append('\n');
             String[] names = {"rx", "tx", "event"};
             for (int i = 0; i < queues.size(); i++) {
                 s.append("  ").append(names[i]).append(" queue: ").append(queues.get(i).describe(memory)).append('\n');
             }
-            connections.values().forEach(c -> s.append("  ").append(c.describe()).append('\n'));
+            muxer.connections().forEach(c -> s.append("  ").append(c.describe()).append('\n'));
             return s.toString();
         } finally {
             lock.unlock();
         }
-    }
-
-    private void awaitChange(Connection connection) throws IOException {
-        try {
-            changed.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            close(connection); // the channel contract: an interrupted blocking call closes the channel
-            throw new ClosedByInterruptException();
-        }
-    }
-
-    private int allocateHostPort(int guestPort) {
-        while (connections.containsKey(key(nextHostPort, guestPort))) {
-            nextHostPort++;
-        }
-        int port = nextHostPort;
-        nextHostPort = nextHostPort == Integer.MAX_VALUE ? FIRST_HOST_PORT : nextHostPort + 1;
-        return port;
-    }
-
-    private static long key(int hostPort, int guestPort) {
-        return (long) hostPort << 32 | Integer.toUnsignedLong(guestPort);
     }
 }
