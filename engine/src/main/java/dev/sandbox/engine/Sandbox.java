@@ -48,6 +48,17 @@ public interface Sandbox extends AutoCloseable {
 
     State state();
 
+    /**
+     * Counters of the agent's channel in this VM life (a resume or a clone starts a new one): {@code connects}
+     * (connections the host opened), {@code transport_resets}, {@code restored} (connections that came back from
+     * the snapshot), {@code reattached} (taken up again), {@code bytes_to_guest}, {@code bytes_from_guest}. For
+     * operators and tests: a resume that kept its connection shows no connect and no reset. Empty while paused or
+     * stopped, or where the implementation has none.
+     */
+    default Map<String, Long> channelCounters() {
+        return Map.of();
+    }
+
     ExecResult exec(ExecRequest request);
 
     /**

@@ -1,5 +1,6 @@
 package dev.sandbox.engine;
 
+import dev.sandbox.engine.agent.AgentException;
 import dev.sandbox.engine.agent.ExecRequest;
 import dev.sandbox.engine.agent.ExecResult;
 import org.junit.jupiter.api.AfterAll;
@@ -69,6 +70,7 @@ class KvmSnapshotTest {
                 + " sleep 0.1; done' </dev/null >/dev/null 2>&1 & echo $!")).stdoutText().trim();
         assertTrue(pid.matches("\\d+"), pid);
         int vmThreads = vmThreads();
+        assertKeptConnection("a clone of the template");
 
         long t0 = System.nanoTime();
         sb.pause();
@@ -90,6 +92,7 @@ class KvmSnapshotTest {
         System.out.printf("pause %d ms, resume %d ms (1 vCPU, 128 MiB)%n", (paused - t0) / 1_000_000,
                 (resumed - t1) / 1_000_000);
         assertEquals(Sandbox.State.RUNNING, sb.state());
+        assertKeptConnection("after a resume");
 
         ByteArrayOutputStream back = new ByteArrayOutputStream();
         sb.readFile("/root/blob.bin", back, 1 << 20);
@@ -280,11 +283,15 @@ class KvmSnapshotTest {
             victim.writeFile("/root/keep", new ByteArrayInputStream("kept".getBytes(StandardCharsets.UTF_8)), 0644);
             Path filler = small.resolve("filler");
             fill(small, filler, 1 << 20);
+            long connects = victim.channelCounters().get("connects"); // the boot's tries until the agent listened
             EngineException e = assertThrows(EngineException.class, victim::pause);
             System.out.println("first pause on a full disk: " + e.getMessage());
             assertTrue(e.getMessage().contains("goes on running"), e.getMessage());
             assertEquals(Sandbox.State.RUNNING, victim.state());
             assertEquals("kept", victim.exec(ExecRequest.shell("cat /root/keep")).stdoutText());
+            assertEquals(1L, victim.channelCounters().get("reattached"), "the VM runs on with its connection taken"
+                    + " up again: " + victim.channelCounters());
+            assertEquals(connects, victim.channelCounters().get("connects"), "no new connection");
             assertFalse(Files.exists(small.resolve("kvm-full")), "nothing half-written is left");
 
             Files.delete(filler);
@@ -348,6 +355,41 @@ class KvmSnapshotTest {
     }
 
     /** Writes {@code filler} until the file system at {@code dir} has about {@code leave} bytes free. */
+    /**
+     * The agent's connection came back with the snapshot: no transport reset, no new connection, the kept one taken
+     * up (the device's counters, which start at zero in every VM life).
+     */
+    private void assertKeptConnection(String when) {
+        java.util.Map<String, Long> c = sb.channelCounters();
+        assertEquals(0L, c.get("transport_resets"), when + ": " + c);
+        assertEquals(0L, c.get("connects"), when + ": " + c);
+        assertEquals(1L, c.get("reattached"), when + ": " + c);
+        assertEquals(1L, c.get("restored"), when + ": " + c);
+    }
+
+    /** A pause does not wait for a long call, and the call does not hang: it fails at once with a clear error. */
+    @Test
+    @Order(8)
+    void aCallInFlightWhenAPauseStartsFailsClearlyAndIsCancelled() throws Exception {
+        assertEquals(Sandbox.State.RUNNING, sb.state());
+        java.util.concurrent.CompletableFuture<ExecResult> running = java.util.concurrent.CompletableFuture
+                .supplyAsync(() -> sb.exec(ExecRequest.shell("sleep 27; echo finished")));
+        Thread.sleep(1500); // the command runs
+        sb.pause();
+        var e = assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> running.get(30, java.util.concurrent.TimeUnit.SECONDS));
+        var cause = org.junit.jupiter.api.Assertions.assertInstanceOf(AgentException.class, e.getCause());
+        assertEquals(AgentException.Kind.CLOSED, cause.kind());
+        assertTrue(cause.getMessage().contains("paused"), cause.getMessage());
+        sb.resume();
+        assertKeptConnection("after a pause that cancelled a call");
+        for (int i = 0; i < 3; i++) {
+            assertEquals(i + "\n", sb.exec(ExecRequest.of("echo", Integer.toString(i))).stdoutText());
+        }
+        assertEquals("", sb.exec(ExecRequest.shell("ps | grep 'sleep 2[7]' || true")).stdoutText(),
+                "the cancelled command was killed in the guest");
+    }
+
     private static void fill(Path dir, Path filler, long leave) throws IOException {
         long free = Files.getFileStore(dir).getUsableSpace();
         byte[] chunk = new byte[1 << 20];

@@ -50,6 +50,11 @@ class KvmTemplateTest {
                     + " then %s ms%n", cold, times.getFirst(), times.subList(1, times.size()));
             Set<String> random = new HashSet<>();
             for (Sandbox sb : clones) {
+                java.util.Map<String, Long> counters = sb.channelCounters();
+                assertEquals(0L, counters.get("transport_resets"), sb.id() + " took its template's connection up: "
+                        + counters);
+                assertEquals(0L, counters.get("connects"), sb.id() + ": " + counters);
+                assertEquals(1L, counters.get("reattached"), sb.id() + ": " + counters);
                 assertEquals(sb.id() + "\n", sb.exec(ExecRequest.of("hostname")).stdoutText());
                 sb.writeFile("/root/mine", new ByteArrayInputStream(sb.id().getBytes(StandardCharsets.UTF_8)), 0644);
                 random.add(sb.exec(ExecRequest.shell("head -c 16 /dev/urandom | od -An -tx1")).stdoutText());

@@ -367,6 +367,11 @@ public final class AgentClient implements AutoCloseable {
         return calls.transport().isOpen();
     }
 
+    /** Whether {@link #suspend} let go of the connection (it is not broken: another client has it, or will). */
+    public boolean isSuspended() {
+        return calls.transport().isSuspended();
+    }
+
     /** Closes the channel; calls in flight fail with CLOSED (the agent kills their commands). */
     @Override
     public void close() {

@@ -16,6 +16,7 @@ import dev.sandbox.engine.agent.ProcessOutput;
 import dev.sandbox.engine.agent.ProcessSignal;
 import dev.sandbox.engine.vmm.devices.virtio.blk.OverlayDisk;
 import dev.sandbox.engine.vmm.vstate.StopReason;
+import dev.sandbox.engine.vmm.devices.virtio.vsock.VsockMetrics;
 
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -119,6 +120,18 @@ final class KvmSandbox implements Sandbox {
         }
         l.vm().disk().ifPresent(d -> files.addAll(d.layerFiles()));
         return files;
+    }
+
+    @Override
+    public Map<String, Long> channelCounters() {
+        Live l = live;
+        if (l == null) {
+            return Map.of();
+        }
+        VsockMetrics m = l.vm().vsock().metrics();
+        return Map.of("connects", m.hostConnects(), "transport_resets", m.transportResets(), "restored",
+                m.connectionsRestored(), "reattached", m.reattached(), "bytes_to_guest", m.bytesToGuest(),
+                "bytes_from_guest", m.bytesFromGuest());
     }
 
     /** Why the VM stopped, or null while it runs or is paused. */
@@ -239,8 +252,9 @@ final class KvmSandbox implements Sandbox {
     }
 
     /**
-     * Snapshots the VM to disk and frees it. Calls in flight on the agent fail (the connection goes first). If the
-     * snapshot cannot be written the sandbox is FAILED: its devices were already stopped.
+     * Snapshots the VM to disk and frees it, its agent connection kept in the snapshot. Calls in flight on the agent
+     * fail at once with CLOSED ("being paused") and are cancelled in the guest. If the snapshot cannot be written
+     * the VM runs on with its connection taken up again, and the pause fails.
      */
     @Override
     public synchronized void pause() {
@@ -392,7 +406,8 @@ final class KvmSandbox implements Sandbox {
         try {
             return call.apply(l.agent());
         } catch (AgentException e) {
-            if (!l.agent().isOpen()) { // the connection itself is gone (reset, closed), not just this call
+            // the connection itself is gone (reset, closed), not just this call; a pause letting go of it is not
+            if (!l.agent().isOpen() && !l.agent().isSuspended()) {
                 reconnect(l, e);
             }
             throw e;

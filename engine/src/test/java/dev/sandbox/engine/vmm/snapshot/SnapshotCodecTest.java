@@ -17,6 +17,10 @@ import dev.sandbox.ffi.kvm.Regs;
 import dev.sandbox.ffi.kvm.Sregs;
 import dev.sandbox.ffi.kvm.VcpuEvents;
 import dev.sandbox.ffi.kvm.Xsave;
+import dev.sandbox.engine.agent.AgentClient;
+import dev.sandbox.engine.agent.AgentCodec;
+import dev.sandbox.engine.vmm.devices.virtio.vsock.VirtioVsock;
+import dev.sandbox.engine.vmm.devices.virtio.vsock.VsockState;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemoryLayout;
@@ -28,6 +32,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The whole microVM state to bytes and back, and hostile bytes refused as SnapshotFormatException only. */
 public class SnapshotCodecTest {
@@ -129,6 +134,60 @@ public class SnapshotCodecTest {
                 SnapshotCodec.decode(bad);
             } catch (SnapshotFormatException expected) {
                 // refused: fine; a flip in a plain value may decode (the file checksum catches those)
+            }
+        }
+    }
+
+    /** A VM paused with its agent connection kept: the device's stream and the client's session. */
+    static MicrovmSnapshot withKeptAgent() {
+        MicrovmSnapshot s = withNic();
+        VsockState.Stream stream = new VsockState.Stream(VirtioVsock.FIRST_HOST_PORT + 77, AgentCodec.VSOCK_PORT,
+                1000, 262144, 990, 500, 497, 400, false, false, true, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
+                new byte[] {9, 8, 7});
+        return new MicrovmSnapshot(s.memoryBytes(), s.memory(), s.vm(), s.vcpus(), s.serial(), s.transports(),
+                s.consoleTail(), null, new VsockState(VirtioVsock.FIRST_HOST_PORT + 78, List.of(stream)),
+                new AgentClient.Session(AgentCodec.PROTOCOL_VERSION, "sandbox-agent 0.1.0", 1 << 20, 1, 42));
+    }
+
+    @Test
+    void aKeptAgentConnectionComesBackWithEveryCounterAndByte() {
+        MicrovmSnapshot s = withKeptAgent();
+        MicrovmSnapshot back = SnapshotCodec.decode(SnapshotCodec.encode(s));
+        assertEquals(s.agent(), back.agent());
+        assertEquals(s.vsock().nextHostPort(), back.vsock().nextHostPort());
+        VsockState.Stream a = s.vsock().streams().getFirst();
+        VsockState.Stream b = back.vsock().streams().getFirst();
+        assertEquals(List.of(a.hostPort(), a.guestPort(), a.acceptedCount(), a.peerBufAlloc(), a.peerFwdCount(),
+                a.receivedCount(), a.forwardedCount(), a.advertisedFwdCount()), List.of(b.hostPort(), b.guestPort(),
+                b.acceptedCount(), b.peerBufAlloc(), b.peerFwdCount(), b.receivedCount(), b.forwardedCount(),
+                b.advertisedFwdCount()));
+        assertEquals(a.creditUpdatePending(), b.creditUpdatePending());
+        assertArrayEquals(a.toGuest(), b.toGuest());
+        assertArrayEquals(a.fromGuest(), b.fromGuest());
+        assertEquals(s.transports(), back.transports());
+    }
+
+    @Test
+    void keptConnectionSectionsThatDoNotAddUpAreRefused() {
+        MicrovmSnapshot s = withKeptAgent();
+        MicrovmSnapshot agentOnly = new MicrovmSnapshot(s.memoryBytes(), s.memory(), s.vm(), s.vcpus(), s.serial(),
+                s.transports(), s.consoleTail(), null, null, s.agent());
+        SnapshotFormatException e = assertThrows(SnapshotFormatException.class,
+                () -> SnapshotCodec.decode(SnapshotCodec.encode(agentOnly)));
+        assertTrue(e.getMessage().contains("without the vsock connection"), e.getMessage());
+        byte[] good = SnapshotCodec.encode(s);
+        byte[] twice = Arrays.copyOf(good, good.length + (good.length - SnapshotCodec.encode(withNic()).length));
+        System.arraycopy(good, SnapshotCodec.encode(withNic()).length, twice, good.length,
+                good.length - SnapshotCodec.encode(withNic()).length);
+        assertThrows(SnapshotFormatException.class, () -> SnapshotCodec.decode(twice), "sections repeated");
+        Random random = new Random(3);
+        for (int i = 0; i < 3000; i++) {
+            byte[] bad = good.clone();
+            bad[random.nextInt(bad.length)] ^= (byte) (1 << random.nextInt(8));
+            try {
+                SnapshotCodec.decode(bad);
+            } catch (SnapshotFormatException expected) {
+                // refused, never another exception
             }
         }
     }

@@ -362,4 +362,115 @@ class VirtioVsockTest {
         guest.postRx(8);
         return connect(AGENT_PORT, 64 * 1024);
     }
+
+    // ---- a connection kept through a snapshot ----
+
+    @Test
+    void detachSendsBlockedCallsAwayAndLeavesTheStreamOpen() throws Exception {
+        VsockChannel channel = connectWithBuffers();
+        CompletableFuture<Integer> reading = CompletableFuture.supplyAsync(() -> {
+            try {
+                return channel.read(ByteBuffer.allocate(8));
+            } catch (IOException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, host);
+        Thread.sleep(50);
+        guest.device.detachHostChannels();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> reading.get(5, TimeUnit.SECONDS));
+        assertInstanceOf(ChannelDetachedException.class, e.getCause());
+        assertThrows(ChannelDetachedException.class, () -> channel.write(ByteBuffer.wrap(ascii("x"))));
+        assertFalse(channel.isOpen());
+        guest.drain();
+        assertTrue(guest.drain().stream().noneMatch(p -> p.op() == VsockHeader.OP_SHUTDOWN
+                || p.op() == VsockHeader.OP_RST), "the guest hears nothing: its socket stays connected");
+
+        // the guest's bytes after the detach wait for whoever takes the stream up
+        guest.send(VsockHeader.OP_RW, channel, ascii("later"), 0);
+        VsockChannel again = guest.device.reattach(channel.hostPort(), AGENT_PORT);
+        ByteBuffer in = ByteBuffer.allocate(16);
+        assertEquals(5, again.read(in));
+        assertEquals("later", new String(in.array(), 0, 5, StandardCharsets.US_ASCII));
+        assertEquals(1, guest.device.metrics().reattached());
+    }
+
+    @Test
+    void aRestoredDeviceCarriesTheStreamOnWithItsBytesAndCreditAndNoReset() throws Exception {
+        VsockChannel channel = connectWithBuffers();
+        guest.send(VsockHeader.OP_RW, channel, ascii("unread by the host"), 0);
+        guest.device.detachHostChannels();
+        guest.drain();
+
+        VirtioVsock restored = guest.restoreIntoNewDevice(true);
+        VsockChannel back = restored.reattach(AGENT_PORT);
+        assertEquals(channel.hostPort(), back.hostPort(), "same ports: the guest's socket knows only these");
+        ByteBuffer in = ByteBuffer.allocate(64);
+        assertEquals(18, back.read(in));
+        assertEquals("unread by the host", new String(in.array(), 0, 18, StandardCharsets.US_ASCII));
+        assertEquals(5, back.write(ByteBuffer.wrap(ascii("hello"))));
+        VsockGuest.Packet rw = guest.await(VsockHeader.OP_RW);
+        assertArrayEquals(ascii("hello"), rw.payload());
+        assertEquals(channel.hostPort(), rw.header().srcPort());
+        assertEquals(0, restored.metrics().transportResets());
+        assertEquals(0, restored.metrics().hostConnects());
+        assertEquals(1, restored.metrics().connectionsRestored());
+        assertEquals(List.of(), guest.events(), "no transport reset event");
+
+        // a new connection does not take the kept one's host port
+        VsockChannel other = connect(AGENT_PORT, 64 * 1024);
+        assertTrue(other.hostPort() != back.hostPort());
+    }
+
+    @Test
+    void hostBytesTheGuestHadNoRoomForAreSentAfterTheRestore() throws Exception {
+        guest.postRx(1);
+        VsockChannel channel = connect(AGENT_PORT, 64 * 1024);
+        guest.drain(); // the RESPONSE's RX buffer is re-posted: one buffer left, take it with a first write
+        channel.write(ByteBuffer.wrap(ascii("first")));
+        channel.write(ByteBuffer.wrap(ascii("second"))); // no RX buffer: stays in the device
+        guest.device.detachHostChannels();
+        VirtioVsock restored = guest.restoreIntoNewDevice(true);
+        restored.reattach(AGENT_PORT);
+        guest.postRx(4);
+        StringBuilder got = new StringBuilder();
+        while (!got.toString().endsWith("second")) {
+            got.append(new String(guest.await(VsockHeader.OP_RW).payload(), StandardCharsets.US_ASCII));
+        }
+        assertTrue(got.toString().endsWith("second"), got.toString());
+    }
+
+    @Test
+    void aDeviceRestoredWithoutConnectionsAnswersTheOldStreamWithRst() throws Exception {
+        VsockChannel channel = connectWithBuffers();
+        guest.device.detachHostChannels();
+        VirtioVsock restored = guest.restoreIntoNewDevice(false);
+        assertThrows(IOException.class, () -> restored.reattach(AGENT_PORT));
+        guest.send(VsockHeader.OP_RW, channel, ascii("stale"), 0);
+        assertEquals(VsockHeader.OP_RST, guest.await(p -> p.header().dstPort() == channel.guestPort()).op());
+    }
+
+    @Test
+    void closedAndHalfOpenConnectionsAreNotKept() throws Exception {
+        VsockChannel closed = connectWithBuffers();
+        closed.close();
+        VsockChannel open = connect(AGENT_PORT + 1, 64 * 1024);
+        VsockState state = guest.device.state();
+        assertEquals(1, state.streams().size());
+        assertEquals(open.hostPort(), state.streams().getFirst().hostPort());
+    }
+
+    @Test
+    void savedStateThatCouldNotBeTheDevicesIsRefused() {
+        byte[] none = new byte[0];
+        assertThrows(IllegalArgumentException.class, () -> new VsockState.Stream(VirtioVsock.FIRST_HOST_PORT, 1,
+                0, 0, 0, 10, 0, 0, false, false, false, none, new byte[3])); // 10 received, 0 read, 3 buffered
+        assertThrows(IllegalArgumentException.class, () -> new VsockState.Stream(5, 1, 0, 0, 0, 0, 0, 0, false,
+                false, false, none, none)); // a host port below the host range
+        assertThrows(IllegalArgumentException.class, () -> new VsockState.Stream(VirtioVsock.FIRST_HOST_PORT, 1,
+                0, 0, 0, 0, 0, 0, false, false, false, new byte[VirtioVsock.TO_GUEST_BUFFER + 1], none));
+        VsockState.Stream s = new VsockState.Stream(VirtioVsock.FIRST_HOST_PORT, 1, 0, 0, 0, 0, 0, 0, false, false,
+                false, none, none);
+        assertThrows(IllegalArgumentException.class, () -> new VsockState(VirtioVsock.FIRST_HOST_PORT, List.of(s, s)));
+        assertThrows(IllegalArgumentException.class, () -> new VsockState(7, List.of()));
+    }
 }

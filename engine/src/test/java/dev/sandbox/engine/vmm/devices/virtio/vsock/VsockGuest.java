@@ -30,9 +30,9 @@ final class VsockGuest {
 
     final GuestMemory memory = GuestMemory.wrap(MemorySegment.ofArray(new byte[32 << 20]));
     final AtomicInteger interrupts = new AtomicInteger();
-    final VirtioVsock device = new VirtioVsock(CID, Runnable::run);
-    final MmioTransport transport = new MmioTransport(device, memory, interrupts::incrementAndGet);
-    final MmioDriver driver = new MmioDriver(transport);
+    VirtioVsock device = new VirtioVsock(CID, Runnable::run);
+    MmioTransport transport = new MmioTransport(device, memory, interrupts::incrementAndGet);
+    MmioDriver driver = new MmioDriver(transport);
     final DriverQueue rx = new DriverQueue(memory, 256, 0x10_0000, 12 << 20);
     final DriverQueue tx = new DriverQueue(memory, 256, 0x100_0000, 12 << 20);
     final DriverQueue event = new DriverQueue(memory, 16, 0x1d0_0000, 0x1_0000);
@@ -42,6 +42,24 @@ final class VsockGuest {
 
     VsockGuest() {
         driver.start(List.of(rx, tx, event));
+    }
+
+    /**
+     * As a snapshot and restore do with this guest's memory left as it is: a new device and transport get the old
+     * ones' saved state ({@code keep}: with the device's connections, else without, as a snapshot from before),
+     * and this driver talks to them from now on. Returns the new device.
+     */
+    synchronized VirtioVsock restoreIntoNewDevice(boolean keep) {
+        VsockState state = device.state();
+        MmioTransport.State transportState = transport.state();
+        device = new VirtioVsock(CID, Runnable::run, VirtioVsock.FIRST_HOST_PORT + 0x1000);
+        transport = new MmioTransport(device, memory, interrupts::incrementAndGet);
+        transport.restore(transportState);
+        if (keep) {
+            device.restore(state);
+        }
+        driver = new MmioDriver(transport);
+        return device;
     }
 
     synchronized void postRx(int count) {
