@@ -90,6 +90,24 @@ public interface Engine extends AutoCloseable {
         throw new EngineException(EngineException.Kind.CONFIG, "this engine cannot delete templates");
     }
 
+    /**
+     * Keeps {@code size} clones of {@code shape} restored ahead of time (0 stops and releases them): a create of that
+     * shape then gets one at once, with no VM work on its path, and the pool refills in the background. Clones idle
+     * longer than {@code idle} are released, and the pool stays empty until the next create of that shape.
+     */
+    default void configurePool(PoolShape shape, int size, java.time.Duration idle) {
+        throw new EngineException(EngineException.Kind.CONFIG, "this engine has no warm pool");
+    }
+
+    /** Who admits pool clones ({@link PoolGate#OPEN} until set). */
+    default void poolGate(PoolGate gate) {
+    }
+
+    /** Clones ready now, per configured shape. */
+    default Map<PoolShape, Integer> pooled() {
+        return Map.of();
+    }
+
     /** Stops every running sandbox; paused ones keep their snapshots on disk for {@link #recover}. */
     @Override
     void close();

@@ -3,6 +3,9 @@ package dev.sandbox.server;
 import dev.sandbox.engine.Engine;
 import dev.sandbox.engine.EngineConfig;
 import dev.sandbox.engine.EngineException;
+import dev.sandbox.engine.NetworkSpec;
+import dev.sandbox.engine.PoolGate;
+import dev.sandbox.engine.PoolShape;
 import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.SandboxNetwork;
 import dev.sandbox.engine.SandboxSpec;
@@ -71,6 +74,53 @@ final class SandboxService implements AutoCloseable {
         this.journal = new DestroyJournal(config.dataDir().resolve("destroyed"));
         this.admission = new Admission(config.budget(), config.dataDir());
         new StartupReconciler(engine, store, journal, this::now).run();
+        startWarmPool(config.warmPool());
+    }
+
+    /** Claims of pool clones: never a sandbox id (those start with a letter or digit). */
+    static final String POOL_CLAIM = ".pool/";
+
+    /**
+     * The warm pool's clones hold memory and vCPUs like sandboxes, so each is admitted against the same budget
+     * first; a pool the engine refuses (no KVM here, a disk template) is logged and the server runs without it.
+     */
+    private void startWarmPool(ServerConfig.WarmPool pool) {
+        if (pool.entries().isEmpty()) {
+            return;
+        }
+        engine.poolGate(new PoolGate() {
+            @Override
+            public boolean admit(String entry, int vcpus, int memoryMb) {
+                try {
+                    admission.claim(POOL_CLAIM + entry, vcpus, memoryMb);
+                    return true;
+                } catch (ApiException full) {
+                    return false;
+                }
+            }
+
+            @Override
+            public void release(String entry) {
+                admission.release(POOL_CLAIM + entry);
+            }
+        });
+        for (ServerConfig.WarmPool.Entry e : pool.entries()) {
+            PoolShape shape = new PoolShape(e.template(), e.vcpus(), e.memoryMb(),
+                    config.network() ? NetworkSpec.DEFAULT : null);
+            try {
+                engine.configurePool(shape, e.size(), pool.idle());
+                LOG.info("warm pool: {} clones of {}", e.size(), shape);
+            } catch (EngineException refused) {
+                LOG.warn("warm pool for {} refused by the engine: {}", shape, refused.getMessage());
+            }
+        }
+    }
+
+    /** Pool clones ready now, per shape (for /health). */
+    Map<String, Integer> pooled() {
+        Map<String, Integer> out = new java.util.LinkedHashMap<>();
+        engine.pooled().forEach((shape, n) -> out.put(shape.toString(), n));
+        return out;
     }
 
     EngineConfig limits() {

@@ -44,11 +44,64 @@ import java.util.Map;
  * @param aptSources       sources.list lines custom template builds install packages from ({@code --apt-source
  *                         LINE}, repeatable; {@code SANDBOX_APT_SOURCES}, lines separated by {@code ;} or newlines);
  *                         default none: the base image's own sources. Each one line starting with {@code deb }.
+ * @param warmPool         clones kept restored ahead of time (see {@link WarmPool}); default none
  */
 public record ServerConfig(String host, int port, Path dataDir, long maxFileBytes, int execOutputCap,
                            int maxExecTimeoutSec, Duration stoppedRetention, Duration reapInterval, long maxRecords,
                            Duration drainGrace, int maxExecsPerSandbox, Budget budget, Access access,
-                           boolean network, List<String> aptSources) {
+                           boolean network, List<String> aptSources, WarmPool warmPool) {
+
+    /** Without a warm pool. */
+    public ServerConfig(String host, int port, Path dataDir, long maxFileBytes, int execOutputCap,
+                        int maxExecTimeoutSec, Duration stoppedRetention, Duration reapInterval, long maxRecords,
+                        Duration drainGrace, int maxExecsPerSandbox, Budget budget, Access access, boolean network,
+                        List<String> aptSources) {
+        this(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec, stoppedRetention, reapInterval,
+                maxRecords, drainGrace, maxExecsPerSandbox, budget, access, network, aptSources, WarmPool.NONE);
+    }
+
+    /**
+     * Warm pool shapes ({@code --warm-pool TEMPLATE:VCPUS:MEMORY_MB=COUNT[,...]}, {@code SANDBOX_WARM_POOL}; default
+     * none): creates of exactly that template, vCPU count and memory (and the server's default network, no disk
+     * size) get a clone restored ahead of time. Pool clones count against the host budget like sandboxes. Clones
+     * idle longer than {@code idle} are released until the next create of their shape ({@code --warm-pool-idle}
+     * seconds, {@code SANDBOX_WARM_POOL_IDLE}; default 600). Initramfs templates only (e.g. {@code minimal}).
+     */
+    public record WarmPool(List<Entry> entries, Duration idle) {
+        public static final WarmPool NONE = new WarmPool(List.of(), Duration.ofMinutes(10));
+
+        public record Entry(String template, int vcpus, int memoryMb, int size) {
+        }
+
+        public WarmPool {
+            entries = List.copyOf(entries);
+            if (idle.isNegative() || idle.isZero()) {
+                throw new IllegalArgumentException("--warm-pool-idle must be at least 1 second");
+            }
+        }
+
+        static WarmPool parse(String text, Duration idle) {
+            List<Entry> entries = new ArrayList<>();
+            for (String item : text.split(",")) {
+                String t = item.strip();
+                if (t.isEmpty()) {
+                    continue;
+                }
+                java.util.regex.Matcher m = java.util.regex.Pattern
+                        .compile("([A-Za-z0-9][A-Za-z0-9._-]*):(\\d{1,3}):(\\d{1,7})=(\\d{1,3})").matcher(t);
+                if (!m.matches()) {
+                    throw new IllegalArgumentException("--warm-pool: '" + t + "' is not TEMPLATE:VCPUS:MEMORY_MB=COUNT");
+                }
+                Entry e = new Entry(m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
+                        Integer.parseInt(m.group(4)));
+                if (e.vcpus() < 1 || e.memoryMb() < 1) {
+                    throw new IllegalArgumentException("--warm-pool: '" + t + "' needs at least 1 vCPU and 1 MiB");
+                }
+                entries.add(e);
+            }
+            return new WarmPool(entries, idle);
+        }
+    }
 
     /** Without apt sources of its own (template builds use the base image's). */
     public ServerConfig(String host, int port, Path dataDir, long maxFileBytes, int execOutputCap,
@@ -129,6 +182,8 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
             new Option("--api-keys-file", "SANDBOX_API_KEYS_FILE", ""),
             new Option("--allow-unauthenticated", "SANDBOX_ALLOW_UNAUTHENTICATED", "false"),
             new Option("--network", "SANDBOX_NETWORK", "on"),
+            new Option("--warm-pool", "SANDBOX_WARM_POOL", ""),
+            new Option("--warm-pool-idle", "SANDBOX_WARM_POOL_IDLE", "600"),
     };
 
     /** Repeatable: every {@code --apt-source} adds a line (and together they replace the environment's). */
@@ -161,7 +216,7 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
         ServerConfig d = from(new String[0], Map.of());
         return new ServerConfig(host, port, dataDir, d.maxFileBytes, d.execOutputCap, d.maxExecTimeoutSec,
                 d.stoppedRetention, d.reapInterval, d.maxRecords, d.drainGrace, d.maxExecsPerSandbox, d.budget,
-                d.access, d.network, d.aptSources);
+                d.access, d.network, d.aptSources, d.warmPool);
     }
 
     public static ServerConfig from(String[] args, Map<String, String> env) {
@@ -200,7 +255,7 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
                 number(values, "--max-records", Integer.MAX_VALUE), seconds(values, "--drain-grace"),
                 (int) number(values, "--max-execs-per-sandbox", Integer.MAX_VALUE), budget, access,
                 onOff(values, "--network"), aptFlags.isEmpty() ? aptLines(env.getOrDefault(APT_SOURCES_ENV, ""))
-                        : aptFlags);
+                        : aptFlags, WarmPool.parse(values.get("--warm-pool"), seconds(values, "--warm-pool-idle")));
     }
 
     /** {@code SANDBOX_APT_SOURCES}: lines separated by ';' or newlines, blank ones skipped. */
@@ -268,42 +323,48 @@ public record ServerConfig(String host, int port, Path dataDir, long maxFileByte
     public ServerConfig withLimits(long maxFileBytes, int execOutputCap) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network, aptSources);
+                network, aptSources, warmPool);
     }
 
     public ServerConfig withTimes(Duration stoppedRetention, Duration reapInterval) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network, aptSources);
+                network, aptSources, warmPool);
     }
 
     public ServerConfig withDrainGrace(Duration drainGrace, int maxExecsPerSandbox) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network, aptSources);
+                network, aptSources, warmPool);
+    }
+
+    public ServerConfig withWarmPool(WarmPool warmPool) {
+        return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
+                stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
+                network, aptSources, warmPool);
     }
 
     public ServerConfig withBudget(Budget budget) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network, aptSources);
+                network, aptSources, warmPool);
     }
 
     public ServerConfig withAptSources(List<String> aptSources) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network, aptSources);
+                network, aptSources, warmPool);
     }
 
     public ServerConfig withNetwork(boolean network) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network, aptSources);
+                network, aptSources, warmPool);
     }
 
     public ServerConfig withAccess(String host, Access access) {
         return new ServerConfig(host, port, dataDir, maxFileBytes, execOutputCap, maxExecTimeoutSec,
                 stoppedRetention, reapInterval, maxRecords, drainGrace, maxExecsPerSandbox, budget, access,
-                network, aptSources);
+                network, aptSources, warmPool);
     }
 }

@@ -21,7 +21,8 @@ final class SystemService implements HttpService {
     private static final byte[] EXTENSIONS = load("/openapi-extensions.yaml");
 
     /** {@code status} is ok or degraded (the engine could not open: creates fail, reads work). */
-    record Health(String status, EngineHealth engine, int sandboxes, Admission.Capacity capacity) {
+    record Health(String status, EngineHealth engine, int sandboxes, Admission.Capacity capacity,
+                  java.util.Map<String, Integer> warmPool) {
     }
 
     record EngineHealth(String state, String message) {
@@ -51,8 +52,9 @@ final class SystemService implements HttpService {
     private void health(ServerRequest req, ServerResponse res) {
         Health health = sandboxes.engine() instanceof UnavailableEngine down
                 ? new Health("degraded", new EngineHealth("unavailable", down.reason()), sandboxes.recordCount(),
-                        sandboxes.capacity())
-                : new Health("ok", new EngineHealth("ready", null), sandboxes.recordCount(), sandboxes.capacity());
+                        sandboxes.capacity(), java.util.Map.of())
+                : new Health("ok", new EngineHealth("ready", null), sandboxes.recordCount(), sandboxes.capacity(),
+                        sandboxes.pooled());
         json.send(res, health.status().equals("ok") ? 200 : 503, health);
     }
 

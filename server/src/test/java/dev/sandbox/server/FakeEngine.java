@@ -125,6 +125,20 @@ final class FakeEngine implements Engine {
         }
     }
 
+    /** What the server configured as warm pool, and its gate (the pool itself is the engine's: KvmPoolTest). */
+    final Map<dev.sandbox.engine.PoolShape, Integer> poolSizes = new java.util.concurrent.ConcurrentHashMap<>();
+    volatile dev.sandbox.engine.PoolGate poolGate = dev.sandbox.engine.PoolGate.OPEN;
+
+    @Override
+    public void configurePool(dev.sandbox.engine.PoolShape shape, int size, java.time.Duration idle) {
+        poolSizes.put(shape, size);
+    }
+
+    @Override
+    public void poolGate(dev.sandbox.engine.PoolGate gate) {
+        poolGate = gate;
+    }
+
     FakeEngine(Path dir) {
         this.config = EngineConfig.defaults(dir, dir);
         try {

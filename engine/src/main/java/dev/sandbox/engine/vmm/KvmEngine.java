@@ -3,6 +3,8 @@ package dev.sandbox.engine.vmm;
 import dev.sandbox.engine.Engine;
 import dev.sandbox.engine.EngineConfig;
 import dev.sandbox.engine.EngineException;
+import dev.sandbox.engine.PoolGate;
+import dev.sandbox.engine.PoolShape;
 import dev.sandbox.engine.Sandbox;
 import dev.sandbox.engine.NetworkSpec;
 import dev.sandbox.engine.SandboxSpec;
@@ -70,6 +72,8 @@ public final class KvmEngine implements Engine {
     private final TemplateCatalog catalog;
     /** The templates of creates in progress, which a template delete must see as users. */
     private final Map<Object, String> creating = new ConcurrentHashMap<>();
+    /** Clones restored ahead of time, handed out by create (see configurePool). */
+    private final WarmPool<Pooled> pool = new WarmPool<>(this::makePooled);
     /** Sandbox networking, set up on the first sandbox that asks for a network; null before. */
     private HostNetworking networking;
     private static final System.Logger LOG = System.getLogger(KvmEngine.class.getName());
@@ -154,6 +158,11 @@ public final class KvmEngine implements Engine {
         }
         SandboxNet net = null;
         try {
+            KvmSandbox pooled = config.templates() ? fromPool(spec) : null;
+            if (pooled != null) {
+                sandboxes.put(spec.id(), pooled);
+                return pooled;
+            }
             net = spec.network() == null ? null : SandboxNet.allocate(networking(), spec.network());
             KvmSandbox sandbox = config.templates() ? fromTemplate(spec, source, diskBytes, net)
                     : boot(spec, source, diskBytes, snapshots.folder(spec.id()), net);
@@ -300,6 +309,110 @@ public final class KvmEngine implements Engine {
         return boot(spec, source, diskBytes, snapshots.folder(spec.id()), net);
     }
 
+    /** A clone in the warm pool: its VM under the pool's name for it, and its network if the shape has one. */
+    record Pooled(String entry, KvmSandbox.Live live, SandboxNet net, Path templateDir) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                live.agent().close();
+                live.vm().close();
+            } finally {
+                if (net != null) {
+                    net.release();
+                }
+            }
+        }
+    }
+
+    /**
+     * Restores one pool clone of {@code shape} from its template (made first if missing), named {@code entry}
+     * until it is handed out; its network, if any, is allocated now, so a create that takes it does no VM or
+     * network work.
+     */
+    private Pooled makePooled(PoolShape shape, String entry) {
+        SandboxSpec spec = new SandboxSpec(entry, shape.template(), shape.vcpus(), shape.memoryMb(), shape.network());
+        SpecLimits.check(config, spec);
+        TemplateSource source = catalog.resolve(shape.template());
+        if (!(source instanceof TemplateSource.Initramfs)) {
+            throw new EngineException(EngineException.Kind.CONFIG, "the warm pool serves initramfs templates only;"
+                    + " " + shape.template() + " boots from a disk");
+        }
+        Path dir = templateDir(spec, source, 0);
+        synchronized (templateLock(dir)) {
+            if (!Files.isRegularFile(dir.resolve(Snapshots.STATE_FILE))) {
+                makeTemplate(spec, source, 0, dir);
+                pruneTemplates();
+            }
+        }
+        SandboxNet net = shape.network() == null ? null : SandboxNet.allocate(networking(), shape.network());
+        try {
+            KvmSandbox.Live live = snapshots.restoreFrom(dir, spec, true, net == null ? null : net.openBackend());
+            return new Pooled(entry, live, net, dir);
+        } catch (RuntimeException e) {
+            if (net != null) {
+                net.release();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A pool clone of {@code spec}'s shape, made {@code spec}'s sandbox: its identity (hostname, clock, entropy) in
+     * one agent message, nothing else on the request path. Null when the pool has none (or the clone broke while
+     * it waited, then it is released).
+     */
+    private KvmSandbox fromPool(SandboxSpec spec) {
+        PoolShape shape = PoolShape.of(spec);
+        if (shape == null) {
+            return null;
+        }
+        long start = System.nanoTime();
+        Pooled p = pool.take(shape).orElse(null);
+        if (p == null) {
+            return null;
+        }
+        try {
+            snapshots.identify(p.live().agent(), spec.id());
+            templates.touch(p.templateDir());
+            LOG.log(System.Logger.Level.INFO, "{0} is pool clone {1}", spec.id(), p.entry());
+            return new KvmSandbox(spec, p.live(), snapshots, Duration.ofNanos(System.nanoTime() - start),
+                    this::forget, p.net());
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "pool clone " + p.entry() + " broke while it waited; released", e);
+            p.close();
+            return null;
+        }
+    }
+
+    @Override
+    public void configurePool(PoolShape shape, int size, Duration idle) {
+        if (!config.templates()) {
+            throw new EngineException(EngineException.Kind.CONFIG, "a warm pool needs templates (clones)");
+        }
+        SpecLimits.check(config, new SandboxSpec("pool-check", shape.template(), shape.vcpus(), shape.memoryMb(),
+                shape.network()));
+        if (!(catalog.resolve(shape.template()) instanceof TemplateSource.Initramfs)) {
+            throw new EngineException(EngineException.Kind.CONFIG, "the warm pool serves initramfs templates only;"
+                    + " " + shape.template() + " boots from a disk");
+        }
+        pool.configure(shape, size, idle);
+    }
+
+    @Override
+    public void poolGate(PoolGate gate) {
+        pool.gate(gate);
+    }
+
+    @Override
+    public Map<PoolShape, Integer> pooled() {
+        return pool.ready();
+    }
+
+    /** For tests and benchmarks: waits until every configured pool shape is full. */
+    public boolean awaitPoolFull(Duration timeout) throws InterruptedException {
+        return pool.awaitFull(timeout);
+    }
+
     private Object templateLock(Path dir) {
         return templateLocks.computeIfAbsent(dir, d -> new Object());
     }
@@ -387,6 +500,11 @@ public final class KvmEngine implements Engine {
         Set<Path> bases = new HashSet<>();
         for (KvmSandbox s : sandboxes.values()) {
             bases.addAll(s.filesInUse());
+        }
+        for (Pooled p : pool.clones()) {
+            if (p.live().vm().memoryBase() != null) {
+                bases.add(p.live().vm().memoryBase().base());
+            }
         }
         return bases;
     }
@@ -514,6 +632,11 @@ public final class KvmEngine implements Engine {
         List<RuntimeException> failures = new ArrayList<>();
         try {
             catalog.close(); // first: a build's sandbox is among those released below
+        } catch (RuntimeException e) {
+            failures.add(e);
+        }
+        try {
+            pool.close(); // before the networking its clones hold slots of
         } catch (RuntimeException e) {
             failures.add(e);
         }

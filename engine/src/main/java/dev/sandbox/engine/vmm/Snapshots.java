@@ -420,7 +420,7 @@ final class Snapshots {
      * agent without a fork; {@code hostname} "" (a plain resume) keeps the guest's. As {@link #resync}, a clock the
      * agent did not set is a failure; so is a hostname it did not set.
      */
-    private void identify(AgentClient agent, String hostname) {
+    void identify(AgentClient agent, String hostname) {
         byte[] seed = new byte[64];
         random.nextBytes(seed);
         AgentClient.IdentitySet set = agent.identity(hostname, Instant.now(), seed);
