@@ -2,6 +2,9 @@ package dev.sandbox.jmh;
 
 import dev.sandbox.engine.Engine;
 import dev.sandbox.engine.EngineConfig;
+import dev.sandbox.engine.PoolShape;
+import dev.sandbox.engine.vmm.KvmEngine;
+import java.time.Duration;
 import dev.sandbox.engine.Sandbox;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -24,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * Create to agent-ready on KVM: a cold boot of our VMM, a create from the template snapshot (what the server
  * does for every create after the first), and QEMU microvm booting the same kernel and initramfs on the same KVM
  * (to its agent's ready line); then the same three for the {@code python} disk template (its ext4 image on
- * virtio-blk, ours with a copy-on-write overlay per sandbox, QEMU's with {@code snapshot=on}). One create per
+ * virtio-blk, ours with a copy-on-write overlay per sandbox, QEMU's with {@code snapshot=on}), and a create served
+ * by the warm pool (minimal; refilled outside the timing). One create per
  * measured invocation; the sandbox is destroyed outside the timing.
  */
 @BenchmarkMode(Mode.SingleShotTime)
@@ -42,6 +46,8 @@ public class KvmCreateBenchmark {
 
         Engine cold;
         Engine templated;
+        /** Templates and a warm pool of one clone, refilled (untimed) after every create. */
+        Engine pooled;
         Sandbox last;
         StallWatch watch;
 
@@ -52,6 +58,20 @@ public class KvmCreateBenchmark {
             templated = KvmBench.open(true);
             KvmBench.create(templated, memoryMb).close(); // builds the templates: not clones, not timed
             KvmBench.create(templated, PYTHON, memoryMb).close();
+            pooled = KvmBench.open(true);
+            pooled.configurePool(new PoolShape("minimal", 1, memoryMb, null), 1, Duration.ofHours(1));
+            refill();
+        }
+
+        void refill() {
+            try {
+                if (!((KvmEngine) pooled).awaitPoolFull(Duration.ofMinutes(5))) {
+                    throw new IllegalStateException("the warm pool did not refill: " + pooled.pooled());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
         }
 
         @TearDown(Level.Invocation)
@@ -61,11 +81,13 @@ public class KvmCreateBenchmark {
                 last.close();
                 last = null;
             }
+            refill();
         }
 
         @TearDown(Level.Trial)
         public void close() {
             watch.close();
+            pooled.close();
             templated.close();
             cold.close();
         }
@@ -79,6 +101,12 @@ public class KvmCreateBenchmark {
     @Benchmark
     public Sandbox fromTemplate(Engines e) {
         return e.last = KvmBench.create(e.templated, e.memoryMb);
+    }
+
+    /** From the warm pool: the clone was restored ahead of time; the create sends it its identity. */
+    @Benchmark
+    public Sandbox fromPool(Engines e) {
+        return e.last = KvmBench.create(e.pooled, e.memoryMb);
     }
 
     @Benchmark
