@@ -40,8 +40,8 @@ final class CompareTable {
 
     String format() {
         StringBuilder out = new StringBuilder();
-        out.append("| operation | %1$s p50 ms | %1$s p99 ms | %2$s p50 ms | %2$s p99 ms | %1$s/%2$s p50 | %1$s/%2$s p99 | samples | target |\n"
-                .formatted(left, right));
+        out.append(("| operation | %1$s p50 ms | %1$s p99 ms | %2$s p50 ms | %2$s p99 ms | %1$s/%2$s p50"
+                + " | %1$s/%2$s p99 | samples | target |\n").formatted(left, right));
         out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
         for (Row r : rows) {
             double l50 = p(r.left(), 50);
@@ -50,7 +50,8 @@ final class CompareTable {
             out.append("| ").append(r.operation())
                     .append(" | ").append(ms(l50)).append(" | ").append(ms(p(r.left(), 99)))
                     .append(" | ").append(ms(r50)).append(" | ").append(ms(p(r.right(), 99)))
-                    .append(" | ").append(ratio(ratio50)).append(" | ").append(ratio(p(r.left(), 99) / p(r.right(), 99)))
+                    .append(" | ").append(ratio(ratio50))
+                    .append(" | ").append(ratio(p(r.left(), 99) / p(r.right(), 99)))
                     .append(" | ").append(r.left().getTotalCount()).append('/').append(r.right().getTotalCount())
                     .append(" | ").append(target(r.target(), ratio50)).append(" |\n");
         }

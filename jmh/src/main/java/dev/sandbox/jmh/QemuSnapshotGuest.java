@@ -112,7 +112,7 @@ final class QemuSnapshotGuest implements AutoCloseable {
         }
         QemuSnapshotGuest g = new QemuSnapshotGuest(c, p, temp);
         try {
-            g.qmp = Qmp.connect(qmpSocket, System.nanoTime() + c.timeout().toNanos(), c.timeout());
+            g.qmp = Qmp.connect(qmpSocket, System.nanoTime() + c.timeout().toNanos(), c.timeout(), p::isAlive);
             g.qmp.execute("migrate-set-parameters", Map.of("max-bandwidth", MAX_BANDWIDTH));
             return g;
         } catch (IOException | InterruptedException | RuntimeException e) {

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * A QMP client on QEMU's unix socket ({@code -qmp unix:PATH,server=on,wait=off}): one command at a time, events
@@ -56,14 +57,19 @@ final class Qmp implements AutoCloseable {
 
     /**
      * Connects as soon as QEMU listens (it creates the socket while it starts), reads the greeting and leaves
-     * capabilities negotiation; gives up at {@code deadline} ({@link System#nanoTime()}).
+     * capabilities negotiation; gives up at {@code deadline} ({@link System#nanoTime()}), or at once when
+     * {@code alive} says QEMU has exited (a bad option, no KVM).
      */
-    static Qmp connect(Path socket, long deadline, Duration timeout) throws IOException, InterruptedException {
+    static Qmp connect(Path socket, long deadline, Duration timeout, BooleanSupplier alive)
+            throws IOException, InterruptedException {
         SocketChannel ch = null;
         while (ch == null) {
             try {
                 ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
             } catch (IOException e) {
+                if (!alive.getAsBoolean()) {
+                    throw new IOException("QEMU exited before its QMP socket " + socket + " answered", e);
+                }
                 if (System.nanoTime() - deadline > 0) {
                     throw new IOException("QMP socket " + socket + " did not answer: " + e.getMessage(), e);
                 }
@@ -122,7 +128,8 @@ final class Qmp implements AutoCloseable {
         }
         if (n.has("QMP")) {
             JsonNode v = n.path("QMP").path("version").path("qemu");
-            return new Greeting(v.path("major").asInt() + "." + v.path("minor").asInt() + "." + v.path("micro").asInt());
+            return new Greeting(v.path("major").asInt() + "." + v.path("minor").asInt() + "."
+                    + v.path("micro").asInt());
         }
         if (n.has("return")) {
             return new Return(n.get("return"));

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -134,7 +135,7 @@ public final class SnapshotCompare {
             if (engine != null) {
                 engine.close();
             }
-            Files.deleteIfExists(work.resolve("qemu.vmstate"));
+            deleteTree(work); // the engine's snapshots and QEMU's file: hundreds of MiB
         }
         System.out.println();
         System.out.print(report(s, o));
@@ -219,6 +220,14 @@ public final class SnapshotCompare {
                 Ours, exec `true` beside the agent's ping on the same vsock connection, both timed around the \
                 engine call (Sandbox.exec, Sandbox.ping), %d of each per measured round:
                 %s""", o.memoryMb(), o.rounds(), vs, KvmBench.dirtyCommand(o.dirtyMib()), o.calls(), calls);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private static String ms(long nanos) {

@@ -76,7 +76,8 @@ class QmpTest {
                     throw new RuntimeException(e);
                 }
             });
-            try (Qmp qmp = Qmp.connect(socket, System.nanoTime() + 5_000_000_000L, Duration.ofSeconds(5))) {
+            try (Qmp qmp = Qmp.connect(socket, System.nanoTime() + 5_000_000_000L, Duration.ofSeconds(5),
+                    () -> true)) {
                 assertTrue(qmp.execute("stop", Map.of()).isEmpty());
                 IOException e = assertThrows(IOException.class,
                         () -> qmp.execute("migrate-incoming", Map.of("uri", "exec:cat x")));
@@ -105,7 +106,8 @@ class QmpTest {
                     throw new RuntimeException(e);
                 }
             });
-            try (Qmp qmp = Qmp.connect(socket, System.nanoTime() + 5_000_000_000L, Duration.ofMinutes(5))) {
+            try (Qmp qmp = Qmp.connect(socket, System.nanoTime() + 5_000_000_000L, Duration.ofMinutes(5),
+                    () -> true)) {
                 qemu.get(5, TimeUnit.SECONDS);
                 long t0 = System.nanoTime();
                 IOException e = assertThrows(IOException.class, () -> qmp.execute("query-status", Map.of()));
@@ -116,9 +118,14 @@ class QmpTest {
     }
 
     @Test
-    void noSocketGivesUpAtTheDeadline(@TempDir Path dir) {
+    void noSocketGivesUpAtTheDeadlineOrWhenQemuExited(@TempDir Path dir) {
         assertThrows(IOException.class, () -> Qmp.connect(dir.resolve("none.sock"),
-                System.nanoTime() + 50_000_000L, Duration.ofSeconds(1)));
+                System.nanoTime() + 50_000_000L, Duration.ofSeconds(1), () -> true));
+        long t0 = System.nanoTime();
+        IOException e = assertThrows(IOException.class, () -> Qmp.connect(dir.resolve("none.sock"),
+                System.nanoTime() + 60_000_000_000L, Duration.ofSeconds(1), () -> false));
+        assertTrue(e.getMessage().contains("exited"), e.getMessage());
+        assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "waited for the deadline instead");
     }
 
     private static void send(OutputStream out, String lines) throws IOException {
