@@ -80,6 +80,15 @@ public interface Sandbox extends AutoCloseable {
                 r.duration());
     }
 
+    /**
+     * One round trip to the guest agent over the connection every call uses, with no work in the guest: the floor
+     * under any guest call (benchmarks set {@link #exec} against it). AgentException UNSUPPORTED in implementations
+     * without an agent connection.
+     */
+    default Duration ping() {
+        throw new AgentException(AgentException.Kind.UNSUPPORTED, "ping: not supported by " + getClass());
+    }
+
     /** Streams {@code content} to {@code path} (absolute) in the guest; the file appears whole or not at all. */
     void writeFile(String path, InputStream content, int mode);
 

@@ -66,6 +66,8 @@ class KvmSandboxTest {
             assertEquals(0, r.exitCode());
         }
         assertTrue(engine.find("kvm-shared").isPresent());
+        // the agent's ping through the public API, over the connection exec uses
+        assertTrue(shared.ping().compareTo(Duration.ofSeconds(5)) < 0);
     }
 
     @Test

@@ -51,9 +51,13 @@ final class KvmBench {
     /** Writes {@code mb} MiB of random bytes to guest tmpfs: that much guest RAM is dirty afterwards. */
     static void dirty(Sandbox sb, int mb) {
         if (mb > 0) {
-            check(sb.exec(ExecRequest.shell("head -c " + mb + "m /dev/urandom > /dev/shm/dirty")
-                    .withTimeout(Duration.ofMinutes(5))));
+            check(sb.exec(ExecRequest.shell(dirtyCommand(mb)).withTimeout(Duration.ofMinutes(5))));
         }
+    }
+
+    /** The shell command {@link #dirty} runs (SnapshotCompare runs it in QEMU's guest too). */
+    static String dirtyCommand(int mb) {
+        return "head -c " + mb + "m /dev/urandom > /dev/shm/dirty";
     }
 
     static ExecResult check(ExecResult r) {

@@ -246,7 +246,7 @@ final class KvmSandbox implements Sandbox {
                 wait));
     }
 
-    /** Round trip to the agent. */
+    @Override
     public Duration ping() {
         return onAgent("ping", AgentClient::ping);
     }
