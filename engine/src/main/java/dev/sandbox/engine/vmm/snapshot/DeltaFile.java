@@ -19,7 +19,8 @@ import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
- * A delta in the page-aligned format (version 2), made to be mapped over the base rather than copied into it:
+ * A delta in the page-aligned format (version 2), made to be mapped over the base rather than copied into it (its
+ * large runs; see {@link DeltaRuns}):
  * <pre>
  *   0  "SBXDELTA"  magic (read as the first format's u64 page count it would be far beyond any RAM)
  *   8  u32 version = 2, u32 run count, u64 pages stored
@@ -37,11 +38,20 @@ public final class DeltaFile {
     static final byte[] MAGIC = "SBXDELTA".getBytes(StandardCharsets.US_ASCII);
     static final int VERSION = 2;
     /**
-     * Each run is one mapping (VMA), and it splits the base's into one more: at most 2 × 256 + 1 VMAs per VM. A
-     * process has vm.max_map_count (65530 by default) for all its VMs and the JVM's own: 256 leaves room for about a
-     * hundred restored VMs. Past it, runs merge across the smallest gaps and the pages between are stored too.
+     * Bounds the run table (24 bytes a run: 384 KiB at most) a reader accepts. Past it the runs merge across the
+     * smallest gaps and the pages between are stored too. How many runs a restore maps is bounded separately
+     * ({@link DeltaRuns#MAX_MAPPED_RUNS}): merging down to that bound here would store several times the delta for
+     * a guest that wrote scattered pages (a 64 MiB delta of clusters of 1 to 32 pages in 512 MiB: 229 MiB stored
+     * with 256 runs), and reading it through at restore would cost more than copying the small runs.
      */
-    public static final int MAX_RUNS = 256;
+    public static final int MAX_RUNS = 16384;
+    /**
+     * Merging runs toward what a restore maps is worth a gap this long: a stored gap page costs about 2 µs (written
+     * at pause, read through at restore), a copied page about 6 µs (DeltaRestoreBench, nested VM), and a run merged
+     * away leaves a mapping for another run whose pages would otherwise be copied.
+     */
+    static final int MAX_BRIDGE = 16;
+    static final PageRuns.Limits LIMITS = new PageRuns.Limits(MAX_RUNS, DeltaRuns.MAX_MAPPED_RUNS, MAX_BRIDGE);
     static final int FIXED = 24;
     static final int RUN = 24;
     private static final int READ_CHUNK = 1 << 20;
@@ -56,14 +66,15 @@ public final class DeltaFile {
      * CRC32C of the whole file.
      */
     public static MemoryFile.Delta write(MemorySegment ram, BitSet pages, Path file) throws IOException {
-        return write(ram, pages, file, MAX_RUNS);
+        return write(ram, pages, file, LIMITS);
     }
 
-    static MemoryFile.Delta write(MemorySegment ram, BitSet pages, Path file, int maxRuns) throws IOException {
+    static MemoryFile.Delta write(MemorySegment ram, BitSet pages, Path file, PageRuns.Limits limits)
+            throws IOException {
         if (pages.length() > ram.byteSize() / PAGE) {
             throw new IllegalArgumentException("page " + (pages.length() - 1) + " is outside the RAM");
         }
-        List<PageRun> planned = PageRuns.plan(pages, maxRuns, 0);
+        List<PageRun> planned = PageRuns.plan(pages, limits, 0);
         int headerPages = headerPages(planned.size());
         List<PageRun> runs = planned.stream()
                 .map(r -> new PageRun(r.guestPage(), r.pages(), r.filePage() + headerPages)).toList();
@@ -149,10 +160,10 @@ public final class DeltaFile {
                 throw corrupt(file, "has " + Integer.toUnsignedString(count) + " runs, at most " + MAX_RUNS);
             }
             int headerPages = headerPages(count);
-            ByteBuffer header = ByteBuffer.allocate(headerPages * PAGE).order(ByteOrder.LITTLE_ENDIAN);
-            if (size < header.capacity()) {
+            if (size < (long) headerPages * PAGE) {
                 throw corrupt(file, "ends inside its header");
             }
+            ByteBuffer header = ByteBuffer.allocate(headerPages * PAGE).order(ByteOrder.LITTLE_ENDIAN);
             readFully(in, header, 0, file);
             int tableEnd = FIXED + RUN * count;
             CRC32C headerCrc = new CRC32C();

@@ -69,19 +69,19 @@ class DeltaFileTest {
                     pages.set(p);
                 }
             }
-            int maxRuns = round % 2 == 0 ? DeltaFile.MAX_RUNS : 1 + random.nextInt(8);
-            roundTrip(pages, maxRuns, round);
+            PageRuns.Limits limits = round % 2 == 0 ? DeltaFile.LIMITS : PageRuns.Limits.atMost(1 + random.nextInt(8));
+            roundTrip(pages, limits, round);
         }
     }
 
-    private void roundTrip(BitSet pages, int maxRuns, int round) throws Exception {
+    private void roundTrip(BitSet pages, PageRuns.Limits limits, int round) throws Exception {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment saved = ramAfterWrites(arena, base(), pages, round);
             Path file = dir.resolve("delta-" + round);
-            MemoryFile.Delta delta = DeltaFile.write(saved, pages, file, maxRuns);
+            MemoryFile.Delta delta = DeltaFile.write(saved, pages, file, limits);
             assertTrue(DeltaFile.isMapped(file));
             DeltaRuns runs = DeltaFile.verify(file, delta, SIZE);
-            assertTrue(runs.runs().size() <= maxRuns);
+            assertTrue(runs.runs().size() <= limits.maxRuns());
             assertEquals(delta.pages(), runs.pages().cardinality());
             assertTrue(delta.pages() >= pages.cardinality());
             try (Mapping m = RestoredRam.map(base(), SIZE, runs)) {
@@ -128,8 +128,8 @@ class DeltaFileTest {
     @Test
     void everyMappingIsReleasedWithTheRam() throws Exception {
         BitSet pages = new BitSet();
-        for (int p = 1; p < PAGES - 1; p += 3) { // base pages before the first run and after the last
-            pages.set(p);
+        for (int p = 1; p + 4 < PAGES; p += 6) { // runs of 4 (mapped), base pages before the first and after the last
+            pages.set(p, p + 4);
         }
         try (Arena arena = Arena.ofConfined()) {
             Path file = dir.resolve("delta-3");
@@ -137,6 +137,7 @@ class DeltaFileTest {
             DeltaRuns runs = DeltaFile.verify(file, delta, SIZE);
             Mapping m = RestoredRam.map(base(), SIZE, runs);
             long address = m.address();
+            assertEquals(runs.runs(), runs.mapped());
             assertEquals(2L * runs.runs().size() + 1, vmasIn(address, SIZE), "base pieces and runs");
             m.close();
             assertEquals(0, vmasIn(address, SIZE));
@@ -225,7 +226,7 @@ class DeltaFileTest {
     }
 
     /** Lines of /proc/self/maps (VMAs) that start inside [address, address + length). */
-    private static long vmasIn(long address, long length) throws IOException {
+    static long vmasIn(long address, long length) throws IOException {
         return Files.readAllLines(Path.of("/proc/self/maps")).stream()
                 .mapToLong(line -> Long.parseUnsignedLong(line.substring(0, line.indexOf('-')), 16))
                 .filter(start -> start >= address && start < address + length).count();
