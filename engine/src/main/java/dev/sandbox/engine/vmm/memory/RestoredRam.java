@@ -42,7 +42,7 @@ public final class RestoredRam {
             }
             copy(delta.file(), delta.copied(), mapping);
             return mapping;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             mapping.close(); // idempotent: overlay may have closed it already
             throw e;
         }
