@@ -305,6 +305,18 @@ final class Snapshots {
             throw e;
         }
         steps.done("read");
+        MemoryImage image = state.memory();
+        DeltaRuns mapped;
+        try { // before anything else is opened: a damaged delta leaves only the NIC to close
+            mapped = mappedDelta(dir, image, state.memoryBytes(), steps);
+        } catch (RuntimeException e) {
+            closeQuietly(network, e);
+            throw new EngineException(EngineException.Kind.VM_FAILED, "restoring " + spec.id() + " from " + dir
+                    + " failed: " + e.getMessage(), e);
+        } catch (Error e) {
+            closeQuietly(network, e);
+            throw e;
+        }
         OverlayDisk disk;
         try {
             disk = openDisk(state, spec, clone);
@@ -317,8 +329,6 @@ final class Snapshots {
         }
         Microvm vm;
         try {
-            MemoryImage image = state.memory();
-            DeltaRuns mapped = mappedDelta(dir, image, state.memoryBytes(), steps);
             vm = MicrovmBuilder.restore(kvm, new MicrovmBuilder.RestoreRequest(spec.id(), state, image.base(), mapped,
                     supportedCpuid, ram -> applyDelta(dir, image, mapped, ram), network, disk));
             vm.setMemoryBase(image.withDelta("", 0, 0));
