@@ -221,6 +221,21 @@ public final class Libc {
         }
     }
 
+    /**
+     * mmap(2) with MAP_FIXED at {@code address}: replaces whatever was mapped there (the old pages are dropped).
+     * Returns the address; the kernel never places a MAP_FIXED mapping elsewhere.
+     */
+    public static long mmapFixed(long address, long length, int prot, int flags, int fd, long offset) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment p = (MemorySegment) MMAP.invokeExact(state, MemorySegment.ofAddress(address), length, prot,
+                    flags | LinuxAbi.MAP_FIXED, fd, offset);
+            return check("mmap (fixed)", p.address(), state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     public static void munmap(long address, long length) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);

@@ -1,13 +1,18 @@
 package dev.sandbox.ffi;
 
 import java.lang.foreign.Arena;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * Owner of one mmap(2) region, exposed as a bounded {@link MemorySegment}. Closing unmaps the region and
- * invalidates the segment and every slice of it (later access throws instead of touching freed memory).
+ * invalidates the segment and every slice of it (later access throws instead of touching freed memory). Parts of
+ * the region can be replaced by file mappings ({@link #overlay}); they belong to it and go with its close.
  */
 public final class Mapping implements AutoCloseable {
     /** MAP_SHARED writes reach the file; MAP_PRIVATE writes are copy-on-write and stay in this process. */
@@ -34,6 +39,8 @@ public final class Mapping implements AutoCloseable {
             this.value = value;
         }
     }
+
+    private static final long PAGE = 4096;
 
     private final Arena arena = Arena.ofShared();
     private final long address;
@@ -72,6 +79,59 @@ public final class Mapping implements AutoCloseable {
         int flags = sharing.flag | (noReserve ? LinuxAbi.MAP_NORESERVE : 0);
         long address = Libc.mmap(positive(length), LinuxAbi.PROT_READ | LinuxAbi.PROT_WRITE, flags, fd, offset);
         return new Mapping(address, length);
+    }
+
+    /** Part of a file to map over a mapping: {@code length} bytes from {@code fileOffset}, at {@code offset} in it. */
+    public record Overlay(long offset, long fileOffset, long length) {
+        public Overlay {
+            if (offset < 0 || fileOffset < 0 || length <= 0 || (offset | fileOffset | length) % PAGE != 0) {
+                throw new IllegalArgumentException("overlay %d bytes of the file from %d at %d: not whole pages"
+                        .formatted(length, fileOffset, offset));
+            }
+        }
+    }
+
+    /**
+     * Maps each of {@code regions} of {@code file} over this mapping (MAP_FIXED: the pages it covers are replaced,
+     * their content dropped), opening the file once. The sub-mappings need no owner of their own: {@link #close}
+     * unmaps the whole range with one munmap, theirs included. Regions must lie inside this mapping and inside the
+     * file (a page past the file's end would fault the process with SIGBUS on access, so it is refused here). The file
+     * must not shrink while mapped, for the same reason. If a mapping call fails this mapping is closed before the
+     * exception comes out: a failed MAP_FIXED may leave a hole that a live segment must never reach.
+     */
+    public void overlay(Path file, List<Overlay> regions, Sharing sharing, boolean noReserve) {
+        checkOpen();
+        long fileSize;
+        try {
+            fileSize = Files.size(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("overlay of " + file, e);
+        }
+        for (Overlay r : regions) {
+            Objects.checkFromIndexSize(r.offset(), r.length(), length);
+            if (r.fileOffset() > fileSize - r.length()) {
+                throw new IllegalArgumentException("overlay reaches past the end of " + file + " (" + fileSize
+                        + " bytes): " + r);
+            }
+        }
+        int openFlags = (sharing == Sharing.SHARED ? LinuxAbi.O_RDWR : LinuxAbi.O_RDONLY) | LinuxAbi.O_CLOEXEC;
+        int fd = Libc.open(file.toString(), openFlags, 0);
+        try {
+            int flags = sharing.flag | (noReserve ? LinuxAbi.MAP_NORESERVE : 0);
+            for (Overlay r : regions) {
+                Libc.mmapFixed(address + r.offset(), r.length(), LinuxAbi.PROT_READ | LinuxAbi.PROT_WRITE, flags, fd,
+                        r.fileOffset());
+            }
+        } catch (RuntimeException e) {
+            try {
+                close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        } finally {
+            Libc.close(fd);
+        }
     }
 
     private static long positive(long length) {

@@ -5,10 +5,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,5 +86,58 @@ class MappingTest {
             NativeException e = assertThrows(NativeException.class, () -> m.advise(1, 4096, Mapping.Advice.NORMAL));
             assertEquals("EINVAL", e.errnoSymbol());
         }
+    }
+
+    @Test
+    void overlaysReplacePagesCopyOnWriteAndGoWithTheMapping() throws Exception {
+        Path base = dir.resolve("base");
+        Files.write(base, filled(8, (byte) 1));
+        Path delta = dir.resolve("delta");
+        byte[] deltaBytes = filled(4, (byte) 2);
+        deltaBytes[2 * 4096] = 3;
+        Files.write(delta, deltaBytes);
+        Mapping m = Mapping.ofFile(base, 0, 8 * 4096, Mapping.Sharing.PRIVATE, true);
+        // file pages 1 at guest page 2, file pages 2..3 at guest pages 6..7
+        m.overlay(delta, List.of(new Mapping.Overlay(2 * 4096, 4096, 4096),
+                new Mapping.Overlay(6 * 4096, 2 * 4096, 2 * 4096)), Mapping.Sharing.PRIVATE, true);
+        byte[] expected = filled(8, (byte) 1);
+        java.util.Arrays.fill(expected, 2 * 4096, 3 * 4096, (byte) 2);
+        java.util.Arrays.fill(expected, 6 * 4096, 8 * 4096, (byte) 2);
+        expected[6 * 4096] = 3;
+        assertArrayEquals(expected, m.segment().toArray(JAVA_BYTE));
+        m.segment().set(JAVA_BYTE, 6 * 4096 + 1, (byte) 9); // copy-on-write: the delta file stays as it was
+        assertEquals(9, m.segment().get(JAVA_BYTE, 6 * 4096 + 1));
+        long address = m.address();
+        assertEquals(4, vmasIn(address, 8 * 4096), "base, overlay, base, overlay");
+        m.close();
+        assertEquals(0, vmasIn(address, 8 * 4096), "one munmap of the range removes the overlays too");
+        assertArrayEquals(deltaBytes, Files.readAllBytes(delta));
+    }
+
+    @Test
+    void overlaysOutsideTheMappingOrTheFileOrMisalignedAreRefused() throws Exception {
+        Path f = fileOfZeros();
+        try (Mapping m = Mapping.anonymous(4 * 4096, true)) {
+            assertThrows(IndexOutOfBoundsException.class, () -> m.overlay(f, List.of(new Mapping.Overlay(3 * 4096,
+                    0, 2 * 4096)), Mapping.Sharing.PRIVATE, true));
+            assertThrows(IllegalArgumentException.class, () -> m.overlay(f, List.of(new Mapping.Overlay(0,
+                    4096, 2 * 4096)), Mapping.Sharing.PRIVATE, true), "past the end of the file: SIGBUS on access");
+            assertThrows(IllegalArgumentException.class, () -> new Mapping.Overlay(100, 0, 4096));
+            m.segment().set(JAVA_LONG, 0, 5L); // a refused overlay leaves the mapping whole and usable
+            assertEquals(5L, m.segment().get(JAVA_LONG, 0));
+        }
+    }
+
+    private static byte[] filled(int pages, byte value) {
+        byte[] b = new byte[pages * 4096];
+        java.util.Arrays.fill(b, value);
+        return b;
+    }
+
+    /** Lines of /proc/self/maps (VMAs) that start inside [address, address + length). */
+    static long vmasIn(long address, long length) throws Exception {
+        return Files.readAllLines(Path.of("/proc/self/maps")).stream()
+                .mapToLong(line -> Long.parseUnsignedLong(line.substring(0, line.indexOf('-')), 16))
+                .filter(start -> start >= address && start < address + length).count();
     }
 }

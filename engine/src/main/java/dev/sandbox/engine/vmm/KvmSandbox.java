@@ -107,7 +107,8 @@ final class KvmSandbox implements Sandbox {
 
     /**
      * The files a running VM reads that may lie in a template's folder: the memory file it maps copy-on-write (a
-     * template's, or its own snapshot's) and its root disk's overlay layers. Empty while paused or stopped.
+     * template's, or its own snapshot's), the delta mapped over it and its root disk's overlay layers. Empty while
+     * paused or stopped.
      */
     List<Path> filesInUse() {
         Live l = live;
@@ -118,6 +119,7 @@ final class KvmSandbox implements Sandbox {
         if (l.vm().memoryBase() != null) {
             files.add(l.vm().memoryBase().base());
         }
+        l.vm().vm().mappedDelta().ifPresent(files::add);
         l.vm().disk().ifPresent(d -> files.addAll(d.layerFiles()));
         return files;
     }

@@ -12,6 +12,8 @@ import dev.sandbox.engine.vmm.devices.virtio.blk.DiskStateException;
 import dev.sandbox.engine.vmm.devices.virtio.blk.OverlayDisk;
 import dev.sandbox.engine.vmm.devices.virtio.net.NetBackend;
 import dev.sandbox.engine.vmm.devices.virtio.MmioTransport;
+import dev.sandbox.engine.vmm.memory.DeltaRuns;
+import dev.sandbox.engine.vmm.snapshot.DeltaFile;
 import dev.sandbox.engine.vmm.snapshot.Manifest;
 import dev.sandbox.engine.vmm.snapshot.MemoryFile;
 import dev.sandbox.engine.vmm.snapshot.MemoryImage;
@@ -43,6 +45,8 @@ import java.util.stream.Stream;
  * Pause and resume through snapshots: each sandbox has a folder under the engine's data dir with {@code vmstate}
  * (the {@link MicrovmSnapshot} in a checksummed {@link SnapshotFile}) and {@code memory} (guest RAM, sparse).
  * A resumed VM maps that memory file copy-on-write; the next pause writes a new one and renames it over the old.
+ * A VM restored from a base (a template's, or its own) maps the base copy-on-write and its delta's runs over it
+ * ({@link DeltaFile}); its next pause writes a new delta under a new name and removes the old once committed.
  */
 final class Snapshots {
     private static final System.Logger LOG = System.getLogger(Snapshots.class.getName());
@@ -162,7 +166,7 @@ final class Snapshots {
             } else { // restored: only the pages written since, on top of the base it was restored from
                 String name = "delta-" + Long.toHexString(random.nextLong() & Long.MAX_VALUE);
                 written.add(dir.resolve(name));
-                MemoryFile.Delta delta = MemoryFile.writeDelta(ram, vm.vm().writtenPages(), dir.resolve(name));
+                MemoryFile.Delta delta = DeltaFile.write(ram, vm.vm().writtenPages(), dir.resolve(name));
                 image = base.withDelta(name, delta.pages(), delta.crc());
                 dataBytes = delta.pages() * 4096;
             }
@@ -301,6 +305,18 @@ final class Snapshots {
             throw e;
         }
         steps.done("read");
+        MemoryImage image = state.memory();
+        DeltaRuns mapped;
+        try { // before anything else is opened: a damaged delta leaves only the NIC to close
+            mapped = mappedDelta(dir, image, state.memoryBytes(), steps);
+        } catch (RuntimeException e) {
+            closeQuietly(network, e);
+            throw new EngineException(EngineException.Kind.VM_FAILED, "restoring " + spec.id() + " from " + dir
+                    + " failed: " + e.getMessage(), e);
+        } catch (Error e) {
+            closeQuietly(network, e);
+            throw e;
+        }
         OverlayDisk disk;
         try {
             disk = openDisk(state, spec, clone);
@@ -313,9 +329,8 @@ final class Snapshots {
         }
         Microvm vm;
         try {
-            MemoryImage image = state.memory();
-            vm = MicrovmBuilder.restore(kvm, new MicrovmBuilder.RestoreRequest(spec.id(), state, image.base(),
-                    supportedCpuid, ram -> applyDelta(dir, image, ram), network, disk));
+            vm = MicrovmBuilder.restore(kvm, new MicrovmBuilder.RestoreRequest(spec.id(), state, image.base(), mapped,
+                    supportedCpuid, ram -> applyDelta(dir, image, mapped, ram), network, disk));
             vm.setMemoryBase(image.withDelta("", 0, 0));
             steps.done("build");
         } catch (RuntimeException e) {
@@ -403,8 +418,31 @@ final class Snapshots {
         }
     }
 
-    private static void applyDelta(Path dir, MemoryImage image, MemorySegment ram) {
+    /**
+     * The snapshot's delta, checked (its whole checksum read through) and ready to map over the base; null if there
+     * is none, or if it is of the first format, which {@link #applyDelta} copies in instead.
+     */
+    private static DeltaRuns mappedDelta(Path dir, MemoryImage image, long memoryBytes, Steps steps) {
         if (!image.hasDelta()) {
+            return null;
+        }
+        Path file = dir.resolve(image.delta());
+        try {
+            if (!DeltaFile.isMapped(file)) {
+                return null;
+            }
+            DeltaRuns runs = DeltaFile.verify(file, new MemoryFile.Delta(image.deltaPages(), image.deltaCrc()),
+                    memoryBytes);
+            steps.done("verify delta (%d pages, %d runs)".formatted(image.deltaPages(), runs.runs().size()));
+            return runs;
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading the memory delta failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Copies a delta of the first format into the RAM; a mapped delta is already there. */
+    private static void applyDelta(Path dir, MemoryImage image, DeltaRuns mapped, MemorySegment ram) {
+        if (!image.hasDelta() || mapped != null) {
             return;
         }
         try {

@@ -29,6 +29,7 @@ import dev.sandbox.engine.vmm.devices.virtio.net.MacAddress;
 import dev.sandbox.engine.vmm.devices.virtio.net.NetBackend;
 import dev.sandbox.engine.vmm.devices.virtio.net.VirtioNet;
 import dev.sandbox.engine.vmm.devices.virtio.vsock.VirtioVsock;
+import dev.sandbox.engine.vmm.memory.DeltaRuns;
 import dev.sandbox.engine.vmm.memory.GuestMemory;
 import dev.sandbox.engine.vmm.snapshot.MicrovmSnapshot;
 import dev.sandbox.engine.vmm.vstate.ExitHandler;
@@ -114,11 +115,12 @@ public final class MicrovmBuilder {
     }
 
     /**
-     * What to restore: a decoded snapshot (untrusted) and the guest RAM file it goes with. {@code network} as in
-     * {@link Request}; a snapshot from before virtio-net restores without a NIC, and its backend is only closed with
-     * the microVM.
+     * What to restore: a decoded snapshot (untrusted) and the guest RAM file it goes with, plus the checked delta to
+     * map over it ({@code delta}, null for none; a delta of the first format is copied in by {@code fillMemory}).
+     * {@code network} as in {@link Request}; a snapshot from before virtio-net restores without a NIC, and its
+     * backend is only closed with the microVM.
      */
-    public record RestoreRequest(String name, MicrovmSnapshot snapshot, Path memoryFile,
+    public record RestoreRequest(String name, MicrovmSnapshot snapshot, Path memoryFile, DeltaRuns delta,
                                  List<CpuidEntry> supportedCpuid, Consumer<MemorySegment> fillMemory,
                                  NetBackend network, OverlayDisk disk) {
     }
@@ -140,7 +142,8 @@ public final class MicrovmBuilder {
                     + " restores " + VIRTIO_DEVICES_WITHOUT_NET + " (made before virtio-net), " + VIRTIO_DEVICES
                     + " or, with a disk, " + VIRTIO_DEVICES_WITH_DISK), network, disk);
         }
-        Vm vm = createOrClose(() -> Vm.restore(kvm, request.memoryFile(), state.memoryBytes()), network, disk);
+        Vm vm = createOrClose(() -> Vm.restore(kvm, request.memoryFile(), state.memoryBytes(),
+                request.delta()), network, disk);
         return assemble(vm, request.name(), network, transports != VIRTIO_DEVICES_WITHOUT_NET, disk,
                 (microvm, devices) -> {
             request.fillMemory().accept(vm.memory().slice(0, vm.memorySize()));

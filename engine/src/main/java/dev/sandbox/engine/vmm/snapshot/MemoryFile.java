@@ -80,8 +80,9 @@ public final class MemoryFile {
     }
 
     /**
-     * Writes the {@code pages} of {@code ram} to {@code file}: a u64 count, the page numbers (u64, increasing),
-     * then the pages; durable when this returns.
+     * Writes the {@code pages} of {@code ram} to {@code file} in the first delta format: a u64 count, the page numbers
+     * (u64, increasing), then the pages; durable when this returns. Pauses now write {@link DeltaFile}s, which a
+     * restore maps instead of copying; this stays to test that deltas of this format on disk still restore.
      */
     public static Delta writeDelta(MemorySegment ram, BitSet pages, Path file) throws IOException {
         int count = pages.cardinality();
@@ -108,7 +109,7 @@ public final class MemoryFile {
     }
 
     /**
-     * Copies a delta's pages into {@code ram} (a restored VM's, before it runs). The file is untrusted: page numbers
+     * Copies a first-format delta's pages into {@code ram} (a restored VM's, before it runs). The file is untrusted: page numbers
      * must increase and fit the RAM, the count and checksum must match what the snapshot recorded.
      */
     public static void applyDelta(Path file, Delta expected, MemorySegment ram) throws IOException {

@@ -1,16 +1,18 @@
 package dev.sandbox.engine.vmm.vstate;
 
 import dev.sandbox.engine.vmm.arch.Layout;
+import dev.sandbox.engine.vmm.memory.DeltaRuns;
 import dev.sandbox.engine.vmm.memory.GuestMemory;
+import dev.sandbox.engine.vmm.memory.RestoredRam;
 import dev.sandbox.ffi.Mapping;
 import dev.sandbox.ffi.MemFd;
-import dev.sandbox.ffi.PageMap;
 import dev.sandbox.ffi.kvm.Kvm;
 import dev.sandbox.ffi.kvm.KvmConstants;
 import dev.sandbox.ffi.kvm.VmFd;
 
 import java.nio.file.Path;
 import java.util.BitSet;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -28,12 +30,15 @@ public final class Vm implements AutoCloseable {
     private final MemFd memoryFile;
     private final Mapping mapping;
     private final GuestMemory memory;
+    /** The delta mapped over a restored VM's base, or null. */
+    private final DeltaRuns delta;
 
     /** {@code memoryFile} is null when RAM is a private mapping of a snapshot's memory file. */
-    private Vm(VmFd fd, MemFd memoryFile, Mapping mapping) {
+    private Vm(VmFd fd, MemFd memoryFile, Mapping mapping, DeltaRuns delta) {
         this.fd = fd;
         this.memoryFile = memoryFile;
         this.mapping = mapping;
+        this.delta = delta;
         this.memory = GuestMemory.wrap(mapping.segment());
     }
 
@@ -41,16 +46,17 @@ public final class Vm implements AutoCloseable {
     public static Vm create(Kvm kvm, String name, long memorySize) {
         checkSize(memorySize);
         MemFd file = MemFd.create("sandbox-ram-" + name, memorySize);
-        return withRam(kvm, file, () -> file.map(Mapping.Sharing.SHARED, true));
+        return withRam(kvm, file, () -> file.map(Mapping.Sharing.SHARED, true), null);
     }
 
     /**
-     * A VM whose RAM is {@code memoryFile} (a snapshot's, exactly {@code memorySize} bytes) mapped copy-on-write:
-     * the file is never written, pages are read as the guest touches them, and clones of one file share them.
+     * A VM whose RAM is {@code memoryFile} (a snapshot's, exactly {@code memorySize} bytes) mapped copy-on-write,
+     * with the runs of {@code delta} (checked; null for none) mapped copy-on-write over it: the files are never
+     * written, pages are read as the guest touches them, and clones of one file share them.
      */
-    public static Vm restore(Kvm kvm, Path memoryFile, long memorySize) {
+    public static Vm restore(Kvm kvm, Path memoryFile, long memorySize, DeltaRuns delta) {
         checkSize(memorySize);
-        return withRam(kvm, null, () -> Mapping.ofFile(memoryFile, 0, memorySize, Mapping.Sharing.PRIVATE, true));
+        return withRam(kvm, null, () -> RestoredRam.map(memoryFile, memorySize, delta), delta);
     }
 
     private static void checkSize(long memorySize) {
@@ -60,7 +66,7 @@ public final class Vm implements AutoCloseable {
     }
 
     /** The VM and its interrupt controllers around the RAM {@code map} gives; {@code file} (may be null) and all. */
-    private static Vm withRam(Kvm kvm, MemFd file, Supplier<Mapping> map) {
+    private static Vm withRam(Kvm kvm, MemFd file, Supplier<Mapping> map, DeltaRuns delta) {
         VmFd fd = null;
         Mapping mapping = null;
         try {
@@ -71,7 +77,7 @@ public final class Vm implements AutoCloseable {
             fd.createPit2(KvmConstants.KVM_PIT_SPEAKER_DUMMY);
             mapping = map.get();
             fd.setUserMemoryRegion(MEMORY_SLOT, 0, 0, mapping);
-            return new Vm(fd, file, mapping);
+            return new Vm(fd, file, mapping, delta);
         } catch (RuntimeException e) {
             closeQuietly(mapping, e);
             closeQuietly(file, e);
@@ -80,12 +86,20 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** RAM pages written since a restored VM's file was mapped; meaningless for a booted VM's shared memfd. */
+    /**
+     * A restored VM's RAM pages that differ from its base: written since the files were mapped, or brought by the
+     * mapped delta. Meaningless for a booted VM's shared memfd.
+     */
     public BitSet writtenPages() {
         if (memoryFile != null) {
             throw new IllegalStateException("a booted VM's RAM is a shared memfd: every page counts");
         }
-        return PageMap.writtenPages(mapping);
+        return RestoredRam.changedPages(mapping, delta);
+    }
+
+    /** The delta file mapped over a restored VM's base, if any: in use until this VM is closed. */
+    public Optional<Path> mappedDelta() {
+        return Optional.ofNullable(delta).map(DeltaRuns::file);
     }
 
     /**

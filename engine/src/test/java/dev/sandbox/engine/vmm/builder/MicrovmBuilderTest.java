@@ -63,7 +63,8 @@ class MicrovmBuilderTest {
     }
 
     private static MicrovmBuilder.RestoreRequest request(MicrovmSnapshot snapshot, NetBackend backend) {
-        return new MicrovmBuilder.RestoreRequest("sb-test", snapshot, Path.of("/nonexistent/memory"), List.of(),
+        return new MicrovmBuilder.RestoreRequest("sb-test", snapshot, Path.of("/nonexistent/memory"), null,
+                List.of(),
                 ram -> { }, backend, null);
     }
 }
