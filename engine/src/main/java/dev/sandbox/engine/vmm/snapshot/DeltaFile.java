@@ -84,13 +84,13 @@ public final class DeltaFile {
         long stored = 0;
         // CREATE_NEW: a delta is never rewritten, a live VM may map it
         try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            long at = writeFully(out, header, 0);
+            long at = MemoryFile.writeFully(out, header, 0);
             for (PageRun r : runs) {
                 for (long done = 0; done < r.pages(); done += WRITE_CHUNK_PAGES) { // a ByteBuffer holds < 2 GiB
                     long n = Math.min(WRITE_CHUNK_PAGES, r.pages() - done);
                     ByteBuffer data = ram.asSlice((r.guestPage() + done) * PAGE, n * PAGE).asByteBuffer();
                     crc.update(data.duplicate());
-                    at += writeFully(out, data, at);
+                    at += MemoryFile.writeFully(out, data, at);
                 }
                 stored += r.pages();
             }
@@ -224,20 +224,8 @@ public final class DeltaFile {
     }
 
     private static void readFully(FileChannel in, ByteBuffer into, long position, Path file) throws IOException {
-        while (into.hasRemaining()) {
-            int n = in.read(into, position);
-            if (n < 0) {
-                throw corrupt(file, "ended early");
-            }
-            position += n;
+        if (!MemoryFile.readAt(in, into, position)) {
+            throw corrupt(file, "ended early");
         }
-    }
-
-    private static long writeFully(FileChannel out, ByteBuffer data, long position) throws IOException {
-        long n = data.remaining();
-        while (data.hasRemaining()) {
-            position += out.write(data, position);
-        }
-        return n;
     }
 }

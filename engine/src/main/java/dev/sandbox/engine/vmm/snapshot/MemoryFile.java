@@ -148,16 +148,25 @@ public final class MemoryFile {
     }
 
     private static void readFully(FileChannel in, ByteBuffer into, long position) throws IOException {
-        while (into.hasRemaining()) {
-            int n = in.read(into, position);
-            if (n < 0) {
-                throw new SnapshotFormatException("delta ended early");
-            }
-            position += n;
+        if (!readAt(in, into, position)) {
+            throw new SnapshotFormatException("delta ended early");
         }
     }
 
-    private static long writeFully(FileChannel out, ByteBuffer data, long position) throws IOException {
+    /** Fills {@code into} from {@code position}; false if the file ends first (shared with {@link DeltaFile}). */
+    static boolean readAt(FileChannel in, ByteBuffer into, long position) throws IOException {
+        while (into.hasRemaining()) {
+            int n = in.read(into, position);
+            if (n < 0) {
+                return false;
+            }
+            position += n;
+        }
+        return true;
+    }
+
+    /** Writes all of {@code data} at {@code position}; returns its length (shared with {@link DeltaFile}). */
+    static long writeFully(FileChannel out, ByteBuffer data, long position) throws IOException {
         long n = data.remaining();
         while (data.hasRemaining()) {
             position += out.write(data, position);
