@@ -331,12 +331,7 @@ public final class KvmEngine implements Engine {
      */
     private Pooled makePooled(PoolShape shape, String entry) {
         SandboxSpec spec = new SandboxSpec(entry, shape.template(), shape.vcpus(), shape.memoryMb(), shape.network());
-        SpecLimits.check(config, spec);
-        TemplateSource source = catalog.resolve(shape.template());
-        if (!(source instanceof TemplateSource.Initramfs)) {
-            throw new EngineException(EngineException.Kind.CONFIG, "the warm pool serves initramfs templates only;"
-                    + " " + shape.template() + " boots from a disk");
-        }
+        TemplateSource source = poolable(spec);
         Path dir = templateDir(spec, source, 0);
         synchronized (templateLock(dir)) {
             if (!Files.isRegularFile(dir.resolve(Snapshots.STATE_FILE))) {
@@ -389,13 +384,24 @@ public final class KvmEngine implements Engine {
         if (!config.templates()) {
             throw new EngineException(EngineException.Kind.CONFIG, "a warm pool needs templates (clones)");
         }
-        SpecLimits.check(config, new SandboxSpec("pool-check", shape.template(), shape.vcpus(), shape.memoryMb(),
+        poolable(new SandboxSpec("pool-check", shape.template(), shape.vcpus(), shape.memoryMb(),
                 shape.network()));
-        if (!(catalog.resolve(shape.template()) instanceof TemplateSource.Initramfs)) {
-            throw new EngineException(EngineException.Kind.CONFIG, "the warm pool serves initramfs templates only;"
-                    + " " + shape.template() + " boots from a disk");
-        }
         pool.configure(shape, size, idle);
+    }
+
+    /**
+     * {@code spec}'s template, if the pool can serve it: within the limits, and an initramfs (a disk template's top
+     * overlay lives in the sandbox's own folder, which a pooled clone does not have yet). Checked when a shape is
+     * configured and again for every clone: the template may have changed since.
+     */
+    private TemplateSource poolable(SandboxSpec spec) {
+        SpecLimits.check(config, spec);
+        TemplateSource source = catalog.resolve(spec.template());
+        if (!(source instanceof TemplateSource.Initramfs)) {
+            throw new EngineException(EngineException.Kind.CONFIG, "the warm pool serves initramfs templates only;"
+                    + " " + spec.template() + " boots from a disk");
+        }
+        return source;
     }
 
     @Override

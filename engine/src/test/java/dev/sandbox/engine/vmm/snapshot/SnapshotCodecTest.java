@@ -126,16 +126,7 @@ public class SnapshotCodecTest {
                 assertThrows(SnapshotFormatException.class, () -> SnapshotCodec.decode(cut), "cut at " + n);
             }
         }
-        Random random = new Random(2);
-        for (int i = 0; i < 3000; i++) {
-            byte[] bad = good.clone();
-            bad[random.nextInt(bad.length)] ^= (byte) (1 << random.nextInt(8));
-            try {
-                SnapshotCodec.decode(bad);
-            } catch (SnapshotFormatException expected) {
-                // refused: fine; a flip in a plain value may decode (the file checksum catches those)
-            }
-        }
+        flipBits(good, 2);
     }
 
     /** A VM paused with its agent connection kept: the device's stream and the client's session. */
@@ -176,18 +167,26 @@ public class SnapshotCodecTest {
                 () -> SnapshotCodec.decode(SnapshotCodec.encode(agentOnly)));
         assertTrue(e.getMessage().contains("without the vsock connection"), e.getMessage());
         byte[] good = SnapshotCodec.encode(s);
-        byte[] twice = Arrays.copyOf(good, good.length + (good.length - SnapshotCodec.encode(withNic()).length));
-        System.arraycopy(good, SnapshotCodec.encode(withNic()).length, twice, good.length,
-                good.length - SnapshotCodec.encode(withNic()).length);
+        int sections = SnapshotCodec.encode(withNic()).length; // where the optional sections start
+        byte[] twice = Arrays.copyOf(good, good.length + (good.length - sections));
+        System.arraycopy(good, sections, twice, good.length, good.length - sections);
         assertThrows(SnapshotFormatException.class, () -> SnapshotCodec.decode(twice), "sections repeated");
-        Random random = new Random(3);
+        flipBits(good, 3);
+    }
+
+    /**
+     * 3000 single-bit flips of {@code good}: each is refused with SnapshotFormatException or decodes (a flip in a
+     * plain value may; the file checksum catches those), never another exception.
+     */
+    private static void flipBits(byte[] good, long seed) {
+        Random random = new Random(seed);
         for (int i = 0; i < 3000; i++) {
             byte[] bad = good.clone();
             bad[random.nextInt(bad.length)] ^= (byte) (1 << random.nextInt(8));
             try {
                 SnapshotCodec.decode(bad);
             } catch (SnapshotFormatException expected) {
-                // refused, never another exception
+                // refused: fine
             }
         }
     }
